@@ -1,0 +1,16 @@
+"""Authentication: a target that requires credentials refuses requests without them."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.checks import expect_status
+from fixtures.client import DicomwebClient
+from fixtures.operations import DICOM_JSON
+
+
+@pytest.mark.req("DW-AUTH-001")
+def test_request_without_credentials_is_refused(client: DicomwebClient) -> None:
+    """GET /studies without an Authorization header answers 401."""
+    response = client.get("studies", accept=DICOM_JSON, params={"limit": "1"}, authenticate=False)
+    expect_status(response, 401, "search without credentials")
