@@ -1,0 +1,27 @@
+"""The requirement catalogue is well formed, and every conformance check names a requirement in it."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from fixtures.conformance import load_catalog
+
+SUITES = Path(__file__).resolve().parents[2] / "suites"
+ID_PATTERN = re.compile(r"^(DW|AZ)-[A-Z]+-\d{3}$")
+
+
+def test_ids_follow_the_naming_scheme() -> None:
+    assert all(ID_PATTERN.match(requirement_id) for requirement_id in load_catalog())
+
+
+def test_every_requirement_referenced_by_the_suites_exists() -> None:
+    catalog = load_catalog()
+    referenced = set()
+    for module in SUITES.rglob("test_*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "req":
+                referenced |= {arg.value for arg in node.args if isinstance(arg, ast.Constant)}
+    assert referenced, "no @pytest.mark.req found"
+    assert referenced - set(catalog) == set()

@@ -1,0 +1,112 @@
+"""Target resolution: CLI > environment > target file > defaults, and errors that name their source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.target import DEFAULT_LOCAL_TARGET, ConfigError, derive_rest_root, resolve_target
+
+
+def write_target(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "target.toml"
+    path.write_text(text)
+    return path
+
+
+FILE_WITH_URL = """
+[target]
+name = "file target"
+base_url = "http://127.0.0.1:9/from-file"
+profile = "azure"
+"""
+
+
+def test_cli_beats_environment_beats_file(tmp_path: Path) -> None:
+    path = str(write_target(tmp_path, FILE_WITH_URL))
+    environ = {"DICOMWEB_URL": "http://127.0.0.1:9/from-env", "DICOMWEB_PROFILE": "standard"}
+    from_cli = resolve_target({"target": path, "url": "http://127.0.0.1:9/from-cli"}, environ)
+    assert from_cli.base_url == "http://127.0.0.1:9/from-cli"
+    assert from_cli.sources["base_url"] == "--dicomweb-url"
+    from_env = resolve_target({"target": path}, environ)
+    assert (from_env.base_url, from_env.profile) == ("http://127.0.0.1:9/from-env", "standard")
+    from_file = resolve_target({"target": path}, {})
+    assert (from_file.base_url, from_file.profile) == ("http://127.0.0.1:9/from-file", "azure")
+    assert "target.toml [target] base_url" in from_file.sources["base_url"]
+
+
+def test_no_url_and_no_file_means_the_local_orthanc() -> None:
+    target = resolve_target({}, {})
+    assert target.target_file == DEFAULT_LOCAL_TARGET
+    assert target.launch == "orthanc"
+
+
+def test_a_url_without_a_file_launches_nothing() -> None:
+    target = resolve_target({"url": "https://example.invalid/v2"}, {})
+    assert target.launch is None
+    assert target.api_version == "v2"
+    assert target.profile == "standard"
+
+
+@pytest.mark.parametrize(
+    ("cli", "environ", "fragment"),
+    [
+        ({"url": "http://x/", "profile": "fhir"}, {}, "invalid profile 'fhir' (from --dicomweb-profile)"),
+        ({"url": "http://x/"}, {"DICOMWEB_AUTH": "kerberos"}, "invalid auth method 'kerberos' (from DICOMWEB_AUTH)"),
+        ({"url": "ftp://x/"}, {}, "invalid DICOMweb URL 'ftp://x/' (from --dicomweb-url)"),
+        ({"url": "http://x/", "auth": "bearer"}, {}, "needs a token in DICOMWEB_TOKEN"),
+        ({"target": "/nonexistent/t.toml"}, {}, "(from --dicomweb-target) does not exist"),
+    ],
+)
+def test_invalid_values_name_their_source(cli: dict[str, str], environ: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        resolve_target(cli, environ)
+    assert fragment in str(error.value)
+
+
+def test_secrets_come_only_from_the_environment(tmp_path: Path) -> None:
+    inline = write_target(tmp_path, FILE_WITH_URL + '[auth]\nmethod = "bearer"\ntoken = "abc123"\n')
+    with pytest.raises(ConfigError, match="secrets never live in target files"):
+        resolve_target({"target": str(inline)}, {})
+    referenced = write_target(tmp_path, FILE_WITH_URL + '[auth]\nmethod = "bearer"\ntoken = "${MY_TOKEN}"\n')
+    assert resolve_target({"target": str(referenced)}, {"MY_TOKEN": "t0ken"}).auth.token == "t0ken"
+    with pytest.raises(ConfigError, match=r"\$\{MY_TOKEN\}.*not set"):
+        resolve_target({"target": str(referenced)}, {})
+
+
+def test_deviation_entries_are_validated(tmp_path: Path) -> None:
+    no_reason = write_target(tmp_path, FILE_WITH_URL + '[[deviation]]\nrequirement = "DW-STOW-001"\n')
+    with pytest.raises(ConfigError, match="has no reason"):
+        resolve_target({"target": str(no_reason)}, {})
+    both = write_target(tmp_path, FILE_WITH_URL + '[[deviation]]\nrequirement = "A"\ntest = "t"\nreason = "r"\n')
+    with pytest.raises(ConfigError, match="exactly one"):
+        resolve_target({"target": str(both)}, {})
+
+
+def test_capabilities_default_from_profile_and_file_overrides(tmp_path: Path) -> None:
+    path = write_target(tmp_path, FILE_WITH_URL + "[capabilities]\ndelete = false\n")
+    target = resolve_target({"target": str(path)}, {})
+    assert target.has("changefeed")
+    assert not target.has("delete")
+    assert not target.has("auth.required")
+
+
+def test_tls_verification_is_on_unless_turned_off(tmp_path: Path) -> None:
+    assert resolve_target({"url": "https://x/"}, {}).verify_tls is True
+    assert resolve_target({"url": "https://x/", "insecure": True}, {}).verify_tls is False
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-")
+    assert resolve_target({"url": "https://x/"}, {"DICOMWEB_CA_BUNDLE": str(bundle)}).verify_tls == str(bundle)
+
+
+@pytest.mark.parametrize(
+    ("url", "root"),
+    [
+        ("http://127.0.0.1:8042/dicom-web", "http://127.0.0.1:8042"),
+        ("http://127.0.0.1:8042/dicom-web/", "http://127.0.0.1:8042"),
+        ("https://pacs.example/orthanc/dicom-web", "https://pacs.example"),
+    ],
+)
+def test_orthanc_rest_root_is_derived_from_the_dicomweb_url(url: str, root: str) -> None:
+    assert derive_rest_root(url) == root
