@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from targets.orthanc_server import OrthancServer
+
+
+@pytest.fixture
+def orthanc() -> Iterator[OrthancServer]:
+    """A fresh, empty Orthanc for one test."""
+    with OrthancServer() as server:
+        yield server

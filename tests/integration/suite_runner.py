@@ -1,0 +1,92 @@
+"""Run the conformance suite as a user would (a pytest subprocess) and read what it wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from fixtures.conformance import Outcome, load_catalog
+from fixtures.target import TargetConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str
+    reports: Path
+
+    @property
+    def conformance(self) -> dict[str, Any]:
+        return dict(json.loads((self.reports / "conformance.json").read_text()))
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        return {nodeid: check["outcome"] for nodeid, check in self.conformance["checks"].items()}
+
+
+def suite_command(reports: Path, *args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:randomly",
+        f"--html={reports / 'report.html'}", f"--junitxml={reports / 'junit.xml'}",
+        f"--dicomweb-ledger-dir={reports / 'ledger'}",
+        *args,
+    ]  # fmt: skip
+
+
+def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DICOMWEB_")}
+    environ.update(extra or {})
+    return environ
+
+
+def run_suite(reports: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> SuiteRun:
+    completed = subprocess.run(
+        suite_command(reports, *args),
+        cwd=ROOT,
+        env=clean_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return SuiteRun(completed.returncode, completed.stdout + completed.stderr, reports)
+
+
+def start_suite(reports: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        suite_command(reports, *args),
+        cwd=ROOT,
+        env=clean_environment(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def declared_outcomes(target: TargetConfig, requirements: dict[str, str]) -> dict[str, str]:
+    """What the target file says each check should give: NOT-APPLICABLE, KNOWN-DEVIATION or PASS."""
+    catalog = load_catalog()
+    expected = {}
+    for nodeid, requirement_id in requirements.items():
+        requirement = catalog[requirement_id]
+        if requirement.not_applicable_because(target):
+            expected[nodeid] = Outcome.NOT_APPLICABLE.value
+        elif any(d.matches(requirement_id, nodeid) for d in target.deviations):
+            expected[nodeid] = Outcome.KNOWN_DEVIATION.value
+        else:
+            expected[nodeid] = Outcome.PASS.value
+    return expected
+
+
+def orthanc_instances(rest_url: str, auth: tuple[str, str] | None = None) -> list[str]:
+    response = requests.get(f"{rest_url}/instances", auth=auth, timeout=10)
+    response.raise_for_status()
+    return list(response.json())

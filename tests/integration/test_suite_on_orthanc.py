@@ -1,0 +1,48 @@
+"""The whole suite against a real Orthanc: outcomes match what targets/orthanc.toml declares, nothing is left behind."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from fixtures.target import resolve_target
+from targets.orthanc_server import OrthancServer
+from tests.integration.suite_runner import ROOT, declared_outcomes, orthanc_instances, run_suite
+
+ORTHANC_TARGET = str(ROOT / "targets" / "orthanc.toml")
+
+
+def test_every_check_matches_the_declared_outcome(orthanc: OrthancServer, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", ORTHANC_TARGET)
+    assert run.returncode == 0, run.output
+    checks = run.conformance["checks"]
+    target = resolve_target({"url": orthanc.dicomweb_url, "target": ORTHANC_TARGET}, {})
+    expected = declared_outcomes(target, {nodeid: check["requirement"] for nodeid, check in checks.items()})
+    mismatches = {
+        nodeid: (expected[nodeid], outcome) for nodeid, outcome in run.outcomes.items() if outcome != expected[nodeid]
+    }
+    assert mismatches == {}, "(declared, actual) per check"
+    testcases = ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
+    assert len(list(testcases)) == len(checks), "every collected check has an outcome"
+    assert orthanc_instances(orthanc.rest_url) == [], "the run removed everything it stored"
+
+
+def test_without_a_url_the_suite_starts_and_stops_its_own_orthanc(tmp_path: Path) -> None:
+    run = run_suite(tmp_path)
+    assert run.returncode == 0, run.output
+    assert (tmp_path / "report.html").stat().st_size > 10_000
+    assert (tmp_path / "junit.xml").exists()
+    url = re.search(r"DICOMweb target: .* at (http://127\.0\.0\.1:\d+)/dicom-web", run.output)
+    assert url, run.output
+    assert run.conformance["base_url"].startswith(url.group(1))
+    assert "Generated html report" in run.output
+
+
+def test_the_html_report_is_self_contained(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "-k", "test_search_studies_by_study_uid")
+    assert run.returncode == 0, run.output
+    html = (tmp_path / "report.html").read_text()
+    assert not re.search(r'<link[^>]+href="(?!data:)[^"]+\.css"', html)
+    assert "DW-QIDO-001" in html
+    assert "DICOMweb exchanges" in html
