@@ -1,0 +1,50 @@
+"""WADO-RS, metadata, QIDO-RS, frames and rendered: forwarded to Orthanc's DICOMweb root, streamed back.
+
+Only two things are rewritten, both Azure behaviour Orthanc lacks: a QIDO answer of 200 "[]"
+becomes 204 with no body (reference 1.3), and QIDO and metadata requests without an Accept
+header get 406 (reference 1.12, item 8). Everything else is Orthanc's own answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from targets.facade.messages import CHUNK, Request, Response, empty
+from targets.facade.state import FacadeState
+
+_COPIED_HEADERS = ("Content-Type", "Content-Length", "ETag", "Last-Modified", "Warning", "Content-Location")
+
+
+def _forward(request: Request, state: FacadeState, *, needs_accept: bool, empty_list_is_204: bool) -> Response:
+    accept = request.headers.get("Accept")
+    if needs_accept and not (accept or "").strip():
+        return empty(406)
+    upstream = state.orthanc.open_dicomweb(request.method, request.raw_path, request.query_string, accept)
+    headers = {name: upstream.headers[name] for name in _COPIED_HEADERS if name in upstream.headers}
+    length = headers.pop("Content-Length", None)
+    head = b""
+    if empty_list_is_204 and upstream.status_code == 200:
+        head = upstream.raw.read(64, decode_content=False)
+        if len(head) < 64 and head.strip() == b"[]":
+            upstream.close()
+            return empty(204)
+    rest = upstream.raw.stream(CHUNK, decode_content=False)
+    return Response(
+        upstream.status_code,
+        headers=headers,
+        stream=itertools.chain([head], rest) if head else rest,
+        length=int(length) if length is not None and length.isdigit() else None,
+        close=upstream.close,
+    )
+
+
+def forward_qido(request: Request, state: FacadeState) -> Response:
+    return _forward(request, state, needs_accept=True, empty_list_is_204=True)
+
+
+def forward_metadata(request: Request, state: FacadeState) -> Response:
+    return _forward(request, state, needs_accept=True, empty_list_is_204=False)
+
+
+def forward_retrieve(request: Request, state: FacadeState) -> Response:
+    return _forward(request, state, needs_accept=False, empty_list_is_204=False)

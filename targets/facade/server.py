@@ -1,0 +1,117 @@
+"""Run the Azure-like facade in front of an Orthanc, on 127.0.0.1.
+
+Usage from the command line (prints the v2 base URL, runs until SIGTERM/SIGINT):
+    python -m targets.facade.server (--orthanc http://127.0.0.1:8042 | --start-orthanc)
+        [--port N] [--token-file FILE] [--pidfile FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from types import FrameType
+
+from targets.facade.handler import FacadeHTTPServer
+from targets.facade.orthanc_api import OrthancClient
+from targets.facade.state import FacadeState
+from targets.local_server import ServerStartError
+from targets.orthanc_server import OrthancServer
+
+
+class AzureFacade:
+    """`with AzureFacade(orthanc.rest_url) as facade: facade.url("v2")`; serves from a background thread."""
+
+    def __init__(self, orthanc_rest_url: str, *, tokens: set[str] | None = None, port: int = 0) -> None:
+        if tokens is not None and not tokens:
+            raise ValueError("tokens must hold at least one token, or be None for no authentication")
+        self.orthanc_rest_url = orthanc_rest_url.rstrip("/")
+        self.tokens = frozenset(tokens) if tokens is not None else None
+        self.port = port
+        self._server: FacadeHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT, without a version segment."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, version: str = "v2") -> str:
+        return f"{self.base_url}/{version}"
+
+    def start(self) -> AzureFacade:
+        orthanc = OrthancClient(self.orthanc_rest_url)
+        if not orthanc.is_up():
+            raise ServerStartError(f"no Orthanc answers GET {self.orthanc_rest_url}/system")
+        self._server = FacadeHTTPServer(self.port, FacadeState(orthanc, self.tokens))
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="azure-facade", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def __enter__(self) -> AzureFacade:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextmanager
+def facade_over_fresh_orthanc(*, tokens: set[str] | None = None, port: int = 0) -> Iterator[AzureFacade]:
+    """A throw-away Orthanc and a facade in front of it; both stop on exit (Orthanc by its pid)."""
+    with OrthancServer() as orthanc, AzureFacade(orthanc.rest_url, tokens=tokens, port=port) as facade:
+        yield facade
+
+
+def read_tokens(path: Path) -> set[str]:
+    """One token a line; blank lines and lines starting with # are ignored."""
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return {line for line in lines if line and not line.startswith("#")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    upstream = parser.add_mutually_exclusive_group(required=True)
+    upstream.add_argument("--orthanc", help="the Orthanc REST URL, e.g. http://127.0.0.1:8042")
+    upstream.add_argument("--start-orthanc", action="store_true", help="start a throw-away Orthanc")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--token-file", type=Path, help="valid bearer tokens, one a line")
+    parser.add_argument("--pidfile", type=Path, help="write this process's pid here")
+    args = parser.parse_args(argv)
+    tokens = read_tokens(args.token_file) if args.token_file else None
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with ExitStack() as stack:
+        if args.start_orthanc:
+            facade = stack.enter_context(facade_over_fresh_orthanc(tokens=tokens, port=args.port))
+        else:
+            facade = stack.enter_context(AzureFacade(args.orthanc, tokens=tokens, port=args.port))
+        if args.pidfile:
+            args.pidfile.write_text(str(os.getpid()))
+        print(facade.url("v2"), flush=True)
+        while not stopping.wait(0.2):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""What every route shares: the Orthanc behind the facade, the change feed and the auth setup."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from targets.facade.changefeed import ChangeFeed
+from targets.facade.orthanc_api import OrthancClient
+
+
+@dataclass
+class FacadeState:
+    orthanc: OrthancClient
+    tokens: frozenset[str] | None = None
+    feed: ChangeFeed = field(default_factory=ChangeFeed)
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    """Serialises stores and deletes, so the duplicate check and the feed agree with Orthanc."""

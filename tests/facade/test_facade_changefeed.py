@@ -1,0 +1,184 @@
+"""The change feed the facade keeps for what it stores and deletes in Orthanc (reference 1.5, 2.11)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+import requests
+
+from targets.facade.server import AzureFacade, facade_over_fresh_orthanc
+
+from .helpers import make_instance, new_uid, store
+
+ENTRY_KEYS = {"sequence", "studyInstanceUid", "seriesInstanceUid", "sopInstanceUid", "action", "timestamp", "state"}
+
+
+@pytest.fixture(scope="module")
+def facade() -> Iterator[AzureFacade]:
+    with facade_over_fresh_orthanc() as running:
+        yield running
+
+
+def _get(url: str, **params: str | int) -> requests.Response:
+    return requests.get(url, params=params, timeout=30)
+
+
+def _feed(base: str, **params: str | int) -> list[dict[str, Any]]:
+    response = _get(f"{base}/changefeed", **params)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    entries: list[dict[str, Any]] = response.json()
+    return entries
+
+
+def _latest_sequence(base: str) -> int:
+    response = _get(f"{base}/changefeed/latest")
+    return int(response.json()["sequence"]) if response.status_code == 200 else 0
+
+
+def _store_series(base: str, count: int) -> list[str]:
+    instances = [make_instance(series=new_uid()) for _ in range(count)]
+    assert store(base, *(data for _, data in instances)).status_code == 200
+    return [dataset.SOPInstanceUID for dataset, _ in instances]
+
+
+def test_an_empty_feed_answers_an_empty_list_and_latest_204(facade: AzureFacade) -> None:
+    with AzureFacade(facade.orthanc_rest_url) as fresh:
+        for version in ("v1", "v2"):
+            assert _feed(fresh.url(version)) == []
+            latest = _get(f"{fresh.url(version)}/changefeed/latest")
+            assert latest.status_code == 204
+            assert latest.content == b""
+
+
+def test_entries_have_the_azure_shape(facade: AzureFacade) -> None:
+    base = facade.url("v2")
+    dataset, data = make_instance()
+    assert store(base, data).status_code == 200
+    latest = _get(f"{base}/changefeed/latest").json()
+    assert set(latest) == ENTRY_KEYS | {"metadata"}
+    assert latest["studyInstanceUid"] == dataset.StudyInstanceUID
+    assert latest["seriesInstanceUid"] == dataset.SeriesInstanceUID
+    assert latest["sopInstanceUid"] == dataset.SOPInstanceUID
+    assert (latest["action"], latest["state"]) == ("create", "current")
+    assert datetime.fromisoformat(latest["timestamp"]).utcoffset() is not None
+    assert latest["metadata"]["00080018"] == {"vr": "UI", "Value": [dataset.SOPInstanceUID]}
+
+
+def test_v1_pages_by_exclusive_sequence_offset(facade: AzureFacade) -> None:
+    base = facade.url("v1")
+    before = _latest_sequence(base)
+    sops = _store_series(base, 11)
+    page = _feed(base, offset=before, limit=2)
+    assert [entry["sequence"] for entry in page] == [before + 1, before + 2]
+    assert [entry["sopInstanceUid"] for entry in page] == sops[:2]
+    assert all("metadata" in entry for entry in page)
+    assert [entry["sopInstanceUid"] for entry in _feed(base, offset=before)] == sops[:10], "default limit is 10"
+    assert [entry["sopInstanceUid"] for entry in _feed(base, offset=before + 10)] == sops[10:]
+    assert _feed(base, offset=before + 11) == []
+    assert _get(f"{base}/changefeed/latest").json()["sopInstanceUid"] == sops[-1]
+
+
+def test_v2_windows_include_the_start_and_exclude_the_end(facade: AzureFacade) -> None:
+    base = facade.url("v2")
+    before = _latest_sequence(base)
+    sops = _store_series(base, 3)
+    entries = _feed(facade.url("v1"), offset=before, limit=3)
+    start, _, end = (entry["timestamp"] for entry in entries)
+    window = _feed(base, startTime=start, endTime=end)
+    assert [entry["sopInstanceUid"] for entry in window] == sops[:2]
+    assert [entry["sopInstanceUid"] for entry in _feed(base, startTime=start, endTime=end, offset=1)] == sops[1:2]
+    assert [entry["sopInstanceUid"] for entry in _feed(base, startTime=start, limit=1)] == sops[:1]
+    assert [entry["sopInstanceUid"] for entry in _feed(base, startTime=start)] == sops
+
+
+def test_include_metadata_false_leaves_metadata_out(facade: AzureFacade) -> None:
+    base = facade.url("v2")
+    before = _latest_sequence(base)
+    _store_series(base, 1)
+    latest = _get(f"{base}/changefeed/latest", includeMetadata="false").json()
+    assert set(latest) == ENTRY_KEYS
+    assert all("metadata" not in entry for entry in _feed(facade.url("v1"), offset=before, includeMetadata="False"))
+
+
+def test_create_delete_recreate_gives_replaced_replaced_current(facade: AzureFacade) -> None:
+    base = facade.url("v2")
+    before = _latest_sequence(base)
+    dataset, data = make_instance()
+    assert store(base, data).status_code == 200
+    instance = (
+        f"{base}/studies/{dataset.StudyInstanceUID}/series/{dataset.SeriesInstanceUID}"
+        f"/instances/{dataset.SOPInstanceUID}"
+    )
+    assert requests.delete(instance, timeout=30).status_code == 204
+    latest = _get(f"{base}/changefeed/latest").json()
+    assert (latest["action"], latest["state"]) == ("delete", "deleted")
+    assert "metadata" not in latest
+    assert [entry["state"] for entry in _feed(facade.url("v1"), offset=before)] == ["deleted", "deleted"]
+    assert store(base, data).status_code == 200
+    entries = _feed(facade.url("v1"), offset=before)
+    assert [entry["action"] for entry in entries] == ["create", "delete", "create"]
+    assert [entry["state"] for entry in entries] == ["replaced", "replaced", "current"]
+
+
+def test_deleting_a_study_logs_a_delete_for_every_instance(facade: AzureFacade) -> None:
+    base = facade.url("v2")
+    study = new_uid()
+    instances = [make_instance(study=study, series=new_uid()) for _ in range(3)]
+    assert store(base, *(data for _, data in instances)).status_code == 200
+    before = _latest_sequence(base)
+    assert requests.delete(f"{base}/studies/{study}", timeout=30).status_code == 204
+    deletes = _feed(facade.url("v1"), offset=before)
+    assert {entry["sopInstanceUid"] for entry in deletes} == {dataset.SOPInstanceUID for dataset, _ in instances}
+    assert {(entry["action"], entry["state"]) for entry in deletes} == {("delete", "deleted")}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 101},
+        {"limit": 0},
+        {"limit": -1},
+        {"limit": "ten"},
+        {"limit": ""},
+        {"offset": -1},
+        {"offset": "abc"},
+        {"offset": "9223372036854775808"},
+        {"includeMetadata": "0"},
+        {"includeMetadata": "true-ish"},
+    ],
+)
+def test_v1_rejects_invalid_parameters_with_400(facade: AzureFacade, params: dict[str, str | int]) -> None:
+    response = _get(f"{facade.url('v1')}/changefeed", **params)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 201},
+        {"limit": 0},
+        {"offset": -1},
+        {"includeMetadata": "yes"},
+        {"startTime": "not-a-date"},
+        {"startTime": "2024-01-01T00:00:00"},
+        {"endTime": "2024-01-01T00:00:00"},
+        {"startTime": "2024-01-01T00:00:00+00:00", "endTime": "2024-01-01T00:00:00+00:00"},
+        {"startTime": "2024-01-02T00:00:00Z", "endTime": "2024-01-01T00:00:00Z"},
+    ],
+)
+def test_v2_rejects_invalid_parameters_with_400(facade: AzureFacade, params: dict[str, str | int]) -> None:
+    assert _get(f"{facade.url('v2')}/changefeed", **params).status_code == 400
+
+
+def test_v2_accepts_its_wider_limit(facade: AzureFacade) -> None:
+    assert _get(f"{facade.url('v2')}/changefeed", limit=200).status_code == 200
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_latest_rejects_an_invalid_include_metadata(facade: AzureFacade, version: str) -> None:
+    assert _get(f"{facade.url(version)}/changefeed/latest", includeMetadata="asdf").status_code == 400
