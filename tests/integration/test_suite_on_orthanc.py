@@ -6,6 +6,8 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from fixtures.target import resolve_target
 from targets.orthanc_server import OrthancServer
 from tests.integration.suite_runner import ROOT, declared_outcomes, orthanc_instances, run_suite
@@ -13,8 +15,9 @@ from tests.integration.suite_runner import ROOT, declared_outcomes, orthanc_inst
 ORTHANC_TARGET = str(ROOT / "targets" / "orthanc.toml")
 
 
-def test_every_check_matches_the_declared_outcome(orthanc: OrthancServer, tmp_path: Path) -> None:
-    run = run_suite(tmp_path, "--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", ORTHANC_TARGET)
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_every_check_matches_the_declared_outcome(orthanc: OrthancServer, tmp_path: Path, workers: list[str]) -> None:
+    run = run_suite(tmp_path, "--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", ORTHANC_TARGET, *workers)
     assert run.returncode == 0, run.output
     checks = run.conformance["checks"]
     target = resolve_target({"url": orthanc.dicomweb_url, "target": ORTHANC_TARGET}, {})
