@@ -25,9 +25,7 @@ def store_bystander(orthanc: OrthancServer) -> str:
     return str(response.json()["ID"])
 
 
-def test_two_runs_at_once_pass_and_remove_only_their_own_data(
-    orthanc: OrthancServer, tmp_path: Path
-) -> None:
+def test_two_runs_at_once_pass_and_remove_only_their_own_data(orthanc: OrthancServer, tmp_path: Path) -> None:
     bystander = store_bystander(orthanc)
     args = ("--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", ORTHANC_TARGET)
     runs = [start_suite(tmp_path / name, *args) for name in ("first", "second")]
