@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.samples import TUTORIAL_STUDY_UID
 from fixtures.target import resolve_target
 from targets.orthanc_server import OrthancServer
 from tests.integration.suite_runner import ROOT, declared_outcomes, orthanc_instances, run_suite
@@ -49,3 +50,11 @@ def test_the_html_report_is_self_contained(tmp_path: Path) -> None:
     assert not re.search(r'<link[^>]+href="(?!data:)[^"]+\.css"', html)
     assert "DW-QIDO-001" in html
     assert "DICOMweb exchanges" in html
+
+
+def test_keep_uids_stores_the_tutorials_literal_uids(orthanc: OrthancServer, tmp_path: Path) -> None:
+    args = ("--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", ORTHANC_TARGET, "--dicomweb-keep-uids")
+    run = run_suite(tmp_path, *args, "-k", "test_search_studies_by_study_uid")
+    assert run.returncode == 0, run.output
+    assert TUTORIAL_STUDY_UID in (tmp_path / "report.html").read_text()
+    assert orthanc_instances(orthanc.rest_url) == []
