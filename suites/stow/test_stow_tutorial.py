@@ -27,6 +27,7 @@ def test_store_one_instance_answers_200_dicom_json(dicomweb: Dicomweb, fresh_tut
     response = dicomweb.store([fresh_tutorial_set["blue-circle"]])
     expect_status(response, 200, "store of one valid instance")
     expect_media_type(response, DICOM_JSON, "store response")
+    store_response_dataset(response, "store response")
 
 
 @pytest.mark.req("DW-STOW-002")

@@ -31,8 +31,9 @@ def retrieve_parts(client: DicomwebClient, path: str, accept: str, what: str) ->
         return list(multipart_parts(response, what))
 
 
-def parts_by_sop(parts: Sequence[Part], what: str) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
+def sop_uids_of_parts(parts: Sequence[Part], what: str) -> list[tuple[str, bytes]]:
+    """(SOP Instance UID, content) of every part, in order; duplicates are kept so they can be caught."""
+    found = []
     for index, part in enumerate(parts):
         kind, _ = parse_media_type(part.content_type or "")
         if kind != "application/dicom":
@@ -47,18 +48,23 @@ def parts_by_sop(parts: Sequence[Part], what: str) -> dict[str, bytes]:
             raise fail(
                 f"{what}: part {index + 1} is not a DICOM Part 10 file", expected="a Part 10 file", actual=str(error)
             ) from None
-        found[str(sop)] = part.content
+        found.append((str(sop), part.content))
     return found
 
 
 def check_exactly(
-    found: dict[str, bytes], expected: Sequence[SampleInstance], what: str, *, byte_identical: bool
+    found: list[tuple[str, bytes]], expected: Sequence[SampleInstance], what: str, *, byte_identical: bool
 ) -> None:
+    """Each expected instance exactly once, nothing else; with transfer-syntax=* the bytes as uploaded."""
     wanted = {i.sop_instance_uid: i for i in expected}
-    if sorted(found) != sorted(wanted):
-        raise fail(f"{what}: wrong set of instances", expected=sorted(wanted), actual=sorted(found))
+    if sorted(uid for uid, _ in found) != sorted(wanted):
+        raise fail(
+            f"{what}: wrong instances (each exactly once)",
+            expected=sorted(wanted),
+            actual=sorted(uid for uid, _ in found),
+        )
     if byte_identical:
-        changed = [wanted[uid].name for uid, data in found.items() if data != wanted[uid].data]
+        changed = [wanted[uid].name for uid, data in found if data != wanted[uid].data]
         if changed:
             raise fail(
                 f"{what}: transfer-syntax=* must return the stored bytes",
@@ -73,7 +79,10 @@ def test_retrieve_study_returns_its_three_instances(client: DicomwebClient, tuto
     study = tutorial_corpus["red-triangle"].study_uid
     parts = retrieve_parts(client, f"studies/{study}", MULTIPART_DICOM_ANY_TS, "study retrieve")
     check_exactly(
-        parts_by_sop(parts, "study retrieve"), list(tutorial_corpus.values()), "study retrieve", byte_identical=False
+        sop_uids_of_parts(parts, "study retrieve"),
+        list(tutorial_corpus.values()),
+        "study retrieve",
+        byte_identical=False,
     )
 
 
@@ -85,7 +94,10 @@ def test_retrieve_study_with_any_transfer_syntax_is_byte_identical(
     study = tutorial_corpus["red-triangle"].study_uid
     parts = retrieve_parts(client, f"studies/{study}", MULTIPART_DICOM_ANY_TS, "study retrieve")
     check_exactly(
-        parts_by_sop(parts, "study retrieve"), list(tutorial_corpus.values()), "study retrieve", byte_identical=True
+        sop_uids_of_parts(parts, "study retrieve"),
+        list(tutorial_corpus.values()),
+        "study retrieve",
+        byte_identical=True,
     )
 
 
@@ -94,7 +106,7 @@ def test_retrieve_series_returns_its_two_instances(client: DicomwebClient, tutor
     """GET /studies/{study}/series/{series} returns exactly green-square and red-triangle."""
     pair = [tutorial_corpus["green-square"], tutorial_corpus["red-triangle"]]
     parts = retrieve_parts(client, series_path(pair[0]), MULTIPART_DICOM_ANY_TS, "series retrieve")
-    check_exactly(parts_by_sop(parts, "series retrieve"), pair, "series retrieve", byte_identical=True)
+    check_exactly(sop_uids_of_parts(parts, "series retrieve"), pair, "series retrieve", byte_identical=True)
 
 
 @pytest.mark.req("DW-WADO-004")
@@ -102,7 +114,7 @@ def test_retrieve_instance_as_multipart(client: DicomwebClient, tutorial_corpus:
     """GET the red-triangle instance as multipart/related application/dicom returns red-triangle alone."""
     red = tutorial_corpus["red-triangle"]
     parts = retrieve_parts(client, instance_path(red), MULTIPART_DICOM_ANY_TS, "instance retrieve")
-    check_exactly(parts_by_sop(parts, "instance retrieve"), [red], "instance retrieve", byte_identical=True)
+    check_exactly(sop_uids_of_parts(parts, "instance retrieve"), [red], "instance retrieve", byte_identical=True)
 
 
 @pytest.mark.req("DW-WADO-005")
