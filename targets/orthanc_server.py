@@ -78,6 +78,10 @@ class OrthancServer:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     def start(self) -> OrthancServer:
         binary = find_orthanc_binary()
         if not DICOMWEB_PLUGIN.exists():
@@ -142,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        while not stopping:
+        while not stopping and server.running:
             time.sleep(0.2)
     finally:
         server.stop()
