@@ -392,7 +392,7 @@ def test_every_applicable_requirement_has_faults(request: pytest.FixtureRequest,
     control: SuiteRun = request.getfixturevalue(f"{server.name}_plan").control
     applicable = {check.requirement for check in control.checks.values() if check.outcome != NOT_APPLICABLE}
     covered_on_orthanc = set(ORTHANC_FAULTS) if server is FACADE else set()
-    covered_by_areas = area_fault_tables(server)
+    covered_by_areas = area_fault_tables(server, control)
     without_faults = sorted(applicable - covered_on_orthanc - covered_by_areas - set(server.fault_table))
     assert not without_faults, f"requirements with checks but no fault that must break them: {without_faults}"
     not_applicable = sorted(set(server.fault_table) - applicable)
@@ -401,15 +401,22 @@ def test_every_applicable_requirement_has_faults(request: pytest.FixtureRequest,
     assert not unknown, f"the fault table names faults rules.py does not define: {sorted(unknown)}"
 
 
-def area_fault_tables(server: ServerUnderTest) -> set[str]:
-    """Requirements covered by the per-area fault modules (test_<area>_checks_fail.py): their
-    ORTHANC_CASES / FACADE_CASES tables name the requirements they break on each server."""
+def area_fault_tables(server: ServerUnderTest, control: SuiteRun) -> set[str]:
+    """Requirements covered by the per-area fault modules (test_<area>_checks_fail.py). Their tables are
+    keyed by requirement (ORTHANC_CASES / ORTHANC_FAULTS, FACADE_...) or by test name (ORTHANC_CHECKS /
+    FACADE_CHECKS); a test name covers the requirement its checks carry in the control run."""
+    prefixes = ("ORTHANC", "FACADE") if server is FACADE else ("ORTHANC",)
     covered: set[str] = set()
     for path in sorted(Path(__file__).parent.glob("test_*_checks_fail.py")):
         module = importlib.import_module(f"tests.faults.{path.stem}")
-        covered |= set(getattr(module, "ORTHANC_CASES" if server is ORTHANC else "FACADE_CASES", {}))
-    if server is FACADE:
-        covered |= area_fault_tables(ORTHANC)
+        for prefix in prefixes:
+            covered |= set(getattr(module, f"{prefix}_CASES", {})) | set(getattr(module, f"{prefix}_FAULTS", {}))
+            per_test = set(getattr(module, f"{prefix}_CHECKS", {}))
+            covered |= {
+                check.requirement
+                for nodeid, check in control.checks.items()
+                if nodeid.split("::")[-1] in per_test or nodeid.split("::")[-1].split("[")[0] in per_test
+            }
     return covered
 
 

@@ -1,0 +1,320 @@
+"""QIDO-RS matching (PS3.4 C.2.2.2 as PS3.18 8.3.4.1 uses it): wildcards, UID lists, ranges, case, fuzzy names.
+
+The expected entities are computed by fixtures.qido_matching from the stored corpus, under the rules of the
+target's profile: PS3.4 for standard, the documented Azure rules for azure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from fixtures.checks import fail
+from fixtures.client import DicomwebClient
+from fixtures.qido_checks import (
+    check_no_content,
+    check_search_matches_corpus,
+    describe,
+    has_warning_299,
+    results_of,
+    scoped,
+    search,
+    uids_of,
+    warning_headers,
+)
+from fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
+from fixtures.qido_matching import (
+    INSTANCES_ROUTE,
+    SERIES_INSTANCES_ROUTE,
+    SERIES_ROUTE,
+    STANDARD_RULES,
+    STUDIES_ROUTE,
+    MatchRules,
+    Route,
+    expected_results,
+)
+
+QueryBuilder = Callable[[QidoCorpus], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Case:
+    route: Route
+    build: QueryBuilder
+    discriminating: bool = True
+
+    def query(self, corpus: QidoCorpus) -> list[tuple[str, str]]:
+        return scoped(corpus, self.route, self.build(corpus))
+
+
+def case(name: str, route: Route, build: QueryBuilder, *, discriminating: bool = True) -> object:
+    return pytest.param(Case(route, build, discriminating), id=name)
+
+
+def run_case(client: DicomwebClient, corpus: QidoCorpus, rules: MatchRules, search_case: Case) -> None:
+    query = search_case.query(corpus)
+    check_search_matches_corpus(
+        client, corpus, search_case.route, query, rules, discriminating=search_case.discriminating
+    )
+
+
+def accession_prefix(corpus: QidoCorpus) -> str:
+    # AccessionNumber is Q<nonce><code>; the code's first letter groups studies A, B (A1, A2) and C, D (B1, B2).
+    return corpus.value("A", "AccessionNumber")[:-2]
+
+
+def uids(corpus: QidoCorpus, *names: str) -> str:
+    return ",".join(corpus.uid(name) for name in names)
+
+
+STAR_CASES = [
+    case("PatientName-prefix", STUDIES_ROUTE, lambda c: [("PatientName", "Smith*")]),
+    case("PatientName-suffix", STUDIES_ROUTE, lambda c: [("PatientName", "*Anna")]),
+    case("PatientName-alone", STUDIES_ROUTE, lambda c: [("PatientName", "*")], discriminating=False),
+    case("ReferringPhysicianName", STUDIES_ROUTE, lambda c: [("ReferringPhysicianName", "Hou*")]),
+    # Unscoped: the pattern is this corpus's first patient (Q), not its second (R).
+    case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", c.scope_patient_id[:-4] + "*")]),
+    case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", accession_prefix(c) + "A*")]),
+    case("Modality-series", SERIES_ROUTE, lambda c: [("Modality", "M*")]),
+]
+QUESTION_MARK_CASES = [
+    case("PatientName", STUDIES_ROUTE, lambda c: [("PatientName", "Plat?")]),
+    case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", c.scope_patient_id[:-1] + "?")]),
+    case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", accession_prefix(c) + "B?")]),
+]
+UID_LIST_CASES = [
+    case("studies", STUDIES_ROUTE, lambda c: [("StudyInstanceUID", uids(c, "A", "C"))]),
+    case("series", SERIES_ROUTE, lambda c: [("SeriesInstanceUID", uids(c, "A1", "B2", "E1"))]),
+    case("instances", INSTANCES_ROUTE, lambda c: [("SOPInstanceUID", uids(c, "A1-1", "C1-1", "E1-1"))]),
+    # A UID of another series, then one of this series: only the second is under this path.
+    case("series-instances", SERIES_INSTANCES_ROUTE, lambda c: [("SOPInstanceUID", uids(c, "C1-1", "A1-2"))]),
+]
+DATE_RANGE_CASES = [
+    # Both ends are stored dates (B and D): the range must include them.
+    case("closed-studies", STUDIES_ROUTE, lambda c: [("StudyDate", "20200610-20210101")]),
+    case("open-end", STUDIES_ROUTE, lambda c: [("StudyDate", "20200611-")]),
+    case("open-start", STUDIES_ROUTE, lambda c: [("StudyDate", "-20200610")]),
+    case("closed-series", SERIES_ROUTE, lambda c: [("StudyDate", "20200610-20210101")]),
+    case("closed-instances", INSTANCES_ROUTE, lambda c: [("StudyDate", "20200610-20210101")]),
+    case("procedure-date-series", SERIES_ROUTE, lambda c: [("PerformedProcedureStepStartDate", "20190316-20200610")]),
+]
+TIME_RANGE_CASES = [
+    case("closed", STUDIES_ROUTE, lambda c: [("StudyTime", "083000-141500")]),
+    case("open-end", STUDIES_ROUTE, lambda c: [("StudyTime", "141500-")]),
+    case("open-start", STUDIES_ROUTE, lambda c: [("StudyTime", "-083000")]),
+    case("procedure-time-series", SERIES_ROUTE, lambda c: [("PerformedProcedureStepStartTime", "083100-141600")]),
+]
+CONJUNCTION_CASES = [
+    # Welby referred B and E, and F (another patient); 20200610 is the date of B and F.
+    case("studies", STUDIES_ROUTE, lambda c: [("ReferringPhysicianName", "Welby"), ("StudyDate", "20200610")]),
+    case("series", SERIES_ROUTE, lambda c: [("Modality", "CT"), ("StudyDate", "20200611")]),
+]
+CASE_SENSITIVE_CASES = [
+    # PatientID alone scopes the search: the lower-case value is this corpus's own PatientID.
+    case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", c.scope_patient_id.lower())]),
+    case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", c.value("B", "AccessionNumber").lower())]),
+    case("StudyID", STUDIES_ROUTE, lambda c: [("StudyID", c.value("C", "StudyID").lower())]),
+]
+
+
+@pytest.mark.req("DW-QIDO-110")
+@pytest.mark.parametrize("search_case", STAR_CASES)
+def test_wildcard_star(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, search_case: Case
+) -> None:
+    """A value with * matches any run of characters in its place."""
+    run_case(client, qido_depth_corpus, qido_match_rules, search_case)
+
+
+@pytest.mark.req("DW-QIDO-111")
+@pytest.mark.parametrize("search_case", QUESTION_MARK_CASES)
+def test_wildcard_question_mark(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, search_case: Case
+) -> None:
+    """A value with ? matches exactly one character in its place."""
+    run_case(client, qido_depth_corpus, qido_match_rules, search_case)
+
+
+@pytest.mark.req("DW-QIDO-112")
+@pytest.mark.parametrize("search_case", UID_LIST_CASES)
+def test_uid_list(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, search_case: Case
+) -> None:
+    """A comma-separated list of UIDs matches each entity whose UID is listed."""
+    run_case(client, qido_depth_corpus, qido_match_rules, search_case)
+
+
+@pytest.mark.req("DW-QIDO-113")
+@pytest.mark.parametrize("search_case", DATE_RANGE_CASES)
+def test_date_range(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, search_case: Case
+) -> None:
+    """A date range matches the dates between its ends, both included; an open end is unbounded."""
+    run_case(client, qido_depth_corpus, qido_match_rules, search_case)
+
+
+@pytest.mark.req("DW-QIDO-114")
+@pytest.mark.parametrize("search_case", TIME_RANGE_CASES)
+def test_time_range(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, search_case: Case
+) -> None:
+    """A time range matches the times between its ends, both included; an open end is unbounded."""
+    run_case(client, qido_depth_corpus, qido_match_rules, search_case)
+
+
+@pytest.mark.req("DW-QIDO-115")
+@pytest.mark.parametrize("search_case", CONJUNCTION_CASES)
+def test_keys_combine(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, search_case: Case
+) -> None:
+    """Two matching keys select only the entities matching both."""
+    run_case(client, qido_depth_corpus, qido_match_rules, search_case)
+
+
+@pytest.mark.req("DW-QIDO-116")
+@pytest.mark.parametrize("search_case", CASE_SENSITIVE_CASES)
+def test_single_value_is_case_sensitive(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, search_case: Case
+) -> None:
+    """A non-PN value in the wrong case matches nothing: single value matching is case-sensitive."""
+    query = search_case.query(qido_depth_corpus)
+    response = search(client, search_case.route.path(qido_depth_corpus), query)
+    # 204 and 200 [] both say "no match"; which one a search owes is DW-QIDO-155's business, not this check's.
+    found = uids_of(results_of(response, describe(search_case.route, query)), LEVEL_KEY[search_case.route.level])
+    if found:
+        raise fail(
+            f"{describe(search_case.route, query)}: a value in another case matched (PS3.4 C.2.2.2.1)",
+            expected="no result",
+            actual=found,
+            response=response,
+        )
+
+
+def fuzzy_query(corpus: QidoCorpus, keyword: str, prefix: str) -> list[tuple[str, str]]:
+    return scoped(corpus, STUDIES_ROUTE, [(keyword, prefix), ("fuzzymatching", "true")])
+
+
+FUZZY_CASES = [
+    # "smi" is literally nobody's name; any fuzzy matcher finds Smith^John and Smithson^Anna.
+    pytest.param("PatientName", "smi", ("B", "C"), id="PatientName"),
+    pytest.param("ReferringPhysicianName", "hous", ("A", "C"), id="ReferringPhysicianName"),
+]
+
+
+@pytest.mark.req("DW-QIDO-117")
+@pytest.mark.parametrize(("keyword", "prefix", "names"), FUZZY_CASES)
+def test_fuzzy_matching_or_warning(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, keyword: str, prefix: str, names: tuple[str, ...]
+) -> None:
+    """fuzzymatching=true either finds the names fuzzily or warns (299) that only literal matching was done."""
+    query = fuzzy_query(qido_depth_corpus, keyword, prefix)
+    response = search(client, STUDIES_ROUTE.path(qido_depth_corpus), query)
+    found = set(uids_of(results_of(response, describe(STUDIES_ROUTE, query)), "StudyInstanceUID"))
+    literal = expected_results(qido_depth_corpus, STUDIES_ROUTE, query, STANDARD_RULES)
+    fuzzy_targets = {qido_depth_corpus.uid(name) for name in names}
+    # PS3.18 8.3.4.2: without fuzzy support the server matches literally and says so in a Warning header.
+    if has_warning_299(response, "fuzzymatching"):
+        if found != literal:
+            raise fail(
+                "a search that warns of literal matching must match literally",
+                expected=sorted(literal),
+                actual=sorted(found),
+                response=response,
+            )
+        return
+    if not fuzzy_targets <= found:
+        raise fail(
+            f"{describe(STUDIES_ROUTE, query)}: neither fuzzy matching nor a Warning 299 (PS3.18 8.3.4.2)",
+            expected=f"results including {sorted(fuzzy_targets)}, or Warning: 299 ... fuzzymatching ... not supported",
+            actual=f"results {sorted(found)}; Warning headers {warning_headers(response)}",
+            response=response,
+        )
+
+
+@pytest.mark.req("DW-QIDO-118")
+@pytest.mark.parametrize("flag", ["true", "false"])
+def test_fuzzy_matching_is_never_an_error(client: DicomwebClient, qido_depth_corpus: QidoCorpus, flag: str) -> None:
+    """fuzzymatching=true or false is accepted: a search for a stored name answers 200 with that study."""
+    query = scoped(qido_depth_corpus, STUDIES_ROUTE, [("PatientName", "Plato"), ("fuzzymatching", flag)])
+    response = search(client, STUDIES_ROUTE.path(qido_depth_corpus), query)
+    found = uids_of(results_of(response, describe(STUDIES_ROUTE, query)), "StudyInstanceUID")
+    # Literal and any fuzzy matching both find the exact stored name.
+    if qido_depth_corpus.uid("E") not in found:
+        raise fail(
+            f"{describe(STUDIES_ROUTE, query)}: the exact name was not found",
+            expected=[qido_depth_corpus.uid("E")],
+            actual=found,
+            response=response,
+        )
+
+
+AZURE_FOLDED_CASES = [
+    case("PatientName-upper", STUDIES_ROUTE, lambda c: [("PatientName", "PLATO")]),
+    case("PatientName-lower-components", STUDIES_ROUTE, lambda c: [("PatientName", "smith^john")]),
+]
+AZURE_ACCENT_CASES = [case("PatientName", STUDIES_ROUTE, lambda c: [("PatientName", "Muller^Jurgen")])]
+AZURE_TEXT_CASE_CASES = [
+    case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", c.value("B", "AccessionNumber").lower())]),
+    case("StudyDescription", STUDIES_ROUTE, lambda c: [("StudyDescription", "chestct")]),
+]
+
+
+@pytest.mark.req("AZ-QIDO-110")
+@pytest.mark.parametrize("search_case", AZURE_FOLDED_CASES)
+def test_azure_person_name_ignores_case(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, search_case: Case
+) -> None:
+    """A PatientName in another case finds the stored name."""
+    run_case(client, qido_depth_corpus, qido_match_rules, search_case)
+
+
+@pytest.mark.req("AZ-QIDO-111")
+@pytest.mark.parametrize("search_case", AZURE_ACCENT_CASES)
+def test_azure_person_name_ignores_accents(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, search_case: Case
+) -> None:
+    """Muller^Jurgen finds the study of Müller^Jürgen stored in ISO_IR 192."""
+    run_case(client, qido_depth_corpus, qido_match_rules, search_case)
+
+
+@pytest.mark.req("AZ-QIDO-112")
+@pytest.mark.parametrize("search_case", AZURE_TEXT_CASE_CASES)
+def test_azure_text_ignores_case(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, search_case: Case
+) -> None:
+    """AccessionNumber and StudyDescription in lower case find the stored values."""
+    run_case(client, qido_depth_corpus, qido_match_rules, search_case)
+
+
+@pytest.mark.req("AZ-QIDO-113")
+@pytest.mark.parametrize("value", ["Smith*", "Plat?"])
+def test_azure_wildcards_are_literal(client: DicomwebClient, qido_depth_corpus: QidoCorpus, value: str) -> None:
+    """A PatientName with * or ? is matched literally: nobody has that name, so the answer is 204."""
+    query = scoped(qido_depth_corpus, STUDIES_ROUTE, [("PatientName", value)])
+    response = search(client, STUDIES_ROUTE.path(qido_depth_corpus), query)
+    check_no_content(response, describe(STUDIES_ROUTE, query))
+
+
+AZURE_FUZZY_CASES = [
+    pytest.param("PatientName", "joh", ("B",), id="PatientName-given-name"),
+    pytest.param("PatientName", "smi", ("B", "C"), id="PatientName-family-name"),
+    pytest.param("ReferringPhysicianName", "greg", ("A", "C"), id="ReferringPhysicianName"),
+]
+
+
+@pytest.mark.req("AZ-QIDO-114")
+@pytest.mark.parametrize(("keyword", "prefix", "names"), AZURE_FUZZY_CASES)
+def test_azure_fuzzy_word_prefix(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, keyword: str, prefix: str, names: tuple[str, ...]
+) -> None:
+    """With fuzzymatching=true, the prefix of a word of a person name finds exactly the names having it."""
+    query = fuzzy_query(qido_depth_corpus, keyword, prefix)
+    response = search(client, STUDIES_ROUTE.path(qido_depth_corpus), query)
+    found = uids_of(results_of(response, describe(STUDIES_ROUTE, query)), "StudyInstanceUID")
+    expected = sorted(qido_depth_corpus.uid(name) for name in names)
+    if found != expected:
+        raise fail(
+            f"{describe(STUDIES_ROUTE, query)}: wrong fuzzy results", expected=expected, actual=found, response=response
+        )
