@@ -79,8 +79,6 @@ def test_single_frame_as_single_part(
     client: DicomwebClient, retrieve_corpus: RetrieveCorpus, target: TargetConfig
 ) -> None:
     """frames/2 with Accept 'application/octet-stream; transfer-syntax=*' is frame 2 as the whole body."""
-    if target.profile == "azure" and target.api_version == "v1":
-        pytest.skip("NOT-APPLICABLE: single-part frames are an Azure v2 addition (reference 1.2)")
     multiframe = retrieve_corpus.multiframe
     response = client.get(frames_path(multiframe, "2"), accept=f"{OCTET_STREAM}; transfer-syntax=*")
     expect_status(response, 200, "single-part frames/2")

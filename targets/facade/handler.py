@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
@@ -27,6 +28,14 @@ class FacadeHTTPServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up (e.g. after a 401 sent before its body was read) is not a facade error."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            log.info("client %s went away: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class FacadeRequestHandler(BaseHTTPRequestHandler):
@@ -69,7 +78,7 @@ class FacadeRequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self, body: RequestBody) -> Response:
         state = self.server.state
-        denied = check_bearer(self.headers.get("Authorization"), state.tokens)
+        denied = check_bearer(self.headers.get("Authorization"), state.verifier)
         if denied is not None:
             return denied
         url = urlsplit(self.path)

@@ -1,14 +1,16 @@
 """WADO-RS, metadata, QIDO-RS, frames and rendered: forwarded to Orthanc's DICOMweb root, streamed back.
 
-Only two things are rewritten, both Azure behaviour Orthanc lacks: a QIDO answer of 200 "[]"
-becomes 204 with no body (reference 1.3), and QIDO and metadata requests without an Accept
-header get 406 (reference 1.12, item 8). Everything else is Orthanc's own answer.
+Three things are added, all Azure behaviour Orthanc lacks: a QIDO answer of 200 "[]" becomes
+204 with no body (reference 1.3); QIDO and metadata requests without an Accept header get 406
+(reference 1.12, item 8); metadata answers carry an ETag and honour If-None-Match with 304
+(reference 1.2). Everything else is Orthanc's own answer.
 """
 
 from __future__ import annotations
 
 import itertools
 
+from targets.facade.etag import entity_tag, none_match_fails
 from targets.facade.messages import CHUNK, Request, Response, empty
 from targets.facade.state import FacadeState
 
@@ -43,7 +45,24 @@ def forward_qido(request: Request, state: FacadeState) -> Response:
 
 
 def forward_metadata(request: Request, state: FacadeState) -> Response:
-    return _forward(request, state, needs_accept=True, empty_list_is_204=False)
+    """Metadata is small: read it whole, so its entity tag can be computed before answering."""
+    accept = request.headers.get("Accept")
+    if not (accept or "").strip():
+        return empty(406)
+    upstream = state.orthanc.open_dicomweb(request.method, request.raw_path, request.query_string, accept)
+    try:
+        body = upstream.content
+    finally:
+        upstream.close()
+    headers = {name: upstream.headers[name] for name in _COPIED_HEADERS if name in upstream.headers}
+    headers.pop("Content-Length", None)
+    if upstream.status_code != 200:
+        return Response(upstream.status_code, body, headers)
+    headers["ETag"] = entity_tag(body)
+    if none_match_fails(request.headers.get("If-None-Match"), headers["ETag"]):
+        # RFC 9110 15.4.5: a 304 carries the ETag a 200 would have, and no content.
+        return Response(304, headers={"ETag": headers["ETag"]})
+    return Response(200, body, headers)
 
 
 def forward_retrieve(request: Request, state: FacadeState) -> Response:

@@ -2,7 +2,11 @@
 
 Usage from the command line (prints the v2 base URL, runs until SIGTERM/SIGINT):
     python -m targets.facade.server (--orthanc http://127.0.0.1:8042 | --start-orthanc)
-        [--port N] [--token-file FILE] [--pidfile FILE]
+        [--port N] [--token-file FILE | --token-secret-env NAME] [--pidfile FILE]
+
+--token-file accepts the listed bearer tokens; --token-secret-env names the environment variable
+holding the secret of the test credential (targets/facade/credential.py), whose signed, expiring
+tokens are then the only ones accepted.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
 
+from targets.facade.auth import SignedTokens, StaticTokens, TokenVerifier
 from targets.facade.handler import FacadeHTTPServer
 from targets.facade.orthanc_api import OrthancClient
 from targets.facade.state import FacadeState
@@ -25,13 +30,22 @@ from targets.orthanc_server import OrthancServer
 
 
 class AzureFacade:
-    """`with AzureFacade(orthanc.rest_url) as facade: facade.url("v2")`; serves from a background thread."""
+    """`with AzureFacade(orthanc.rest_url) as facade: facade.url("v2")`; serves from a background thread.
 
-    def __init__(self, orthanc_rest_url: str, *, tokens: set[str] | None = None, port: int = 0) -> None:
-        if tokens is not None and not tokens:
-            raise ValueError("tokens must hold at least one token, or be None for no authentication")
+    Authentication: none (the default), a fixed set of bearer `tokens`, or the signed, expiring tokens
+    of the test credential sharing `token_secret` (then `facade.verifier.accepted` lists those seen).
+    """
+
+    def __init__(
+        self,
+        orthanc_rest_url: str,
+        *,
+        tokens: set[str] | None = None,
+        token_secret: str | None = None,
+        port: int = 0,
+    ) -> None:
         self.orthanc_rest_url = orthanc_rest_url.rstrip("/")
-        self.tokens = frozenset(tokens) if tokens is not None else None
+        self.verifier = _verifier(tokens, token_secret)
         self.port = port
         self._server: FacadeHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -48,7 +62,7 @@ class AzureFacade:
         orthanc = OrthancClient(self.orthanc_rest_url)
         if not orthanc.is_up():
             raise ServerStartError(f"no Orthanc answers GET {self.orthanc_rest_url}/system")
-        self._server = FacadeHTTPServer(self.port, FacadeState(orthanc, self.tokens))
+        self._server = FacadeHTTPServer(self.port, FacadeState(orthanc, self.verifier))
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="azure-facade", daemon=True)
         self._thread.start()
@@ -70,10 +84,27 @@ class AzureFacade:
         self.stop()
 
 
+def _verifier(tokens: set[str] | None, token_secret: str | None) -> TokenVerifier | None:
+    if tokens is not None and token_secret is not None:
+        raise ValueError("give tokens or a token secret, not both")
+    if tokens is not None:
+        if not tokens:
+            raise ValueError("tokens must hold at least one token, or be None for no authentication")
+        return StaticTokens(frozenset(tokens))
+    if token_secret is not None:
+        return SignedTokens(token_secret)
+    return None
+
+
 @contextmanager
-def facade_over_fresh_orthanc(*, tokens: set[str] | None = None, port: int = 0) -> Iterator[AzureFacade]:
+def facade_over_fresh_orthanc(
+    *, tokens: set[str] | None = None, token_secret: str | None = None, port: int = 0
+) -> Iterator[AzureFacade]:
     """A throw-away Orthanc and a facade in front of it; both stop on exit (Orthanc by its pid)."""
-    with OrthancServer() as orthanc, AzureFacade(orthanc.rest_url, tokens=tokens, port=port) as facade:
+    with (
+        OrthancServer() as orthanc,
+        AzureFacade(orthanc.rest_url, tokens=tokens, token_secret=token_secret, port=port) as facade,
+    ):
         yield facade
 
 
@@ -89,10 +120,17 @@ def main(argv: list[str] | None = None) -> int:
     upstream.add_argument("--orthanc", help="the Orthanc REST URL, e.g. http://127.0.0.1:8042")
     upstream.add_argument("--start-orthanc", action="store_true", help="start a throw-away Orthanc")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--token-file", type=Path, help="valid bearer tokens, one a line")
+    auth = parser.add_mutually_exclusive_group()
+    auth.add_argument("--token-file", type=Path, help="valid bearer tokens, one a line")
+    auth.add_argument("--token-secret-env", help="environment variable holding the test credential's secret")
     parser.add_argument("--pidfile", type=Path, help="write this process's pid here")
     args = parser.parse_args(argv)
     tokens = read_tokens(args.token_file) if args.token_file else None
+    secret = None
+    if args.token_secret_env:
+        secret = os.environ.get(args.token_secret_env)
+        if not secret:
+            parser.error(f"the environment variable {args.token_secret_env} is not set")
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -102,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     with ExitStack() as stack:
         if args.start_orthanc:
-            facade = stack.enter_context(facade_over_fresh_orthanc(tokens=tokens, port=args.port))
+            facade = stack.enter_context(facade_over_fresh_orthanc(tokens=tokens, token_secret=secret, port=args.port))
         else:
-            facade = stack.enter_context(AzureFacade(args.orthanc, tokens=tokens, port=args.port))
+            facade = stack.enter_context(AzureFacade(args.orthanc, tokens=tokens, token_secret=secret, port=args.port))
         if args.pidfile:
             args.pidfile.write_text(str(os.getpid()))
         print(facade.url("v2"), flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from targets.facade.auth import TokenVerifier
 from targets.facade.changefeed import ChangeFeed
 from targets.facade.orthanc_api import OrthancClient
 
@@ -12,7 +13,8 @@ from targets.facade.orthanc_api import OrthancClient
 @dataclass
 class FacadeState:
     orthanc: OrthancClient
-    tokens: frozenset[str] | None = None
+    verifier: TokenVerifier | None = None
+    """Who may call: None lets every request through."""
     feed: ChangeFeed = field(default_factory=ChangeFeed)
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     """Serialises stores and deletes, so the duplicate check and the feed agree with Orthanc."""

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import requests
 
+from targets.facade.credential import ShortLivedTestCredential
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -34,6 +36,29 @@ def test_the_cli_serves_the_v2_url_it_prints_and_stops_on_sigterm(tmp_path: Path
         authorized = requests.get(f"{url}/changefeed", headers={"Authorization": "Bearer cli-token"}, timeout=10)
         assert authorized.status_code == 200
         assert authorized.json() == []
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr.decode(errors="replace")
+
+
+def test_the_cli_accepts_only_the_test_credentials_tokens_with_a_secret_env(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "targets.facade.server", "--start-orthanc", "--token-secret-env", "CLI_SECRET"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CLI_SECRET": "cli-secret"}
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "the launcher printed nothing within 30 s"
+        url = process.stdout.readline().decode().strip()
+        token = ShortLivedTestCredential("cli-secret", 60).get_token("https://dicom.healthcareapis.azure.com/.default")
+        assert (
+            requests.get(f"{url}/changefeed", headers={"Authorization": "Bearer cli-token"}, timeout=10).status_code
+            == 401
+        )
+        authorized = requests.get(f"{url}/changefeed", headers={"Authorization": f"Bearer {token.token}"}, timeout=10)
+        assert authorized.status_code == 200
     finally:
         if process.poll() is None:
             os.kill(process.pid, signal.SIGTERM)

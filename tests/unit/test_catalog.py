@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from fixtures.conformance import load_catalog
+from fixtures.target import resolve_target
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 ID_PATTERN = re.compile(r"^(DW|AZ)-[A-Z]+-\d{3}$")
@@ -25,3 +26,11 @@ def test_every_requirement_referenced_by_the_suites_exists() -> None:
                 referenced |= {arg.value for arg in node.args if isinstance(arg, ast.Constant)}
     assert referenced, "no @pytest.mark.req found"
     assert referenced - set(catalog) == set()
+
+
+def test_a_version_bound_requirement_is_not_applicable_under_another_version() -> None:
+    requirement = next(r for r in load_catalog().values() if r.api_versions == ("v1",))
+    v1 = resolve_target({"url": "http://127.0.0.1:1/v1", "profile": "azure"}, {})
+    v2 = resolve_target({"url": "http://127.0.0.1:1/v2", "profile": "azure"}, {})
+    assert requirement.not_applicable_because(v1) is None
+    assert "applies to API version(s) v1" in str(requirement.not_applicable_because(v2))

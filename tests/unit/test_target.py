@@ -110,3 +110,17 @@ def test_tls_verification_is_on_unless_turned_off(tmp_path: Path) -> None:
 )
 def test_orthanc_rest_root_is_derived_from_the_dicomweb_url(url: str, root: str) -> None:
     assert derive_rest_root(url) == root
+
+
+def test_secrets_never_appear_in_a_repr() -> None:
+    target = resolve_target({"url": "http://x/", "auth": "bearer"}, {"DICOMWEB_TOKEN": "tok-s3cr3t-value"})
+    assert "tok-s3cr3t-value" not in repr(target)
+    basic = resolve_target(
+        {"url": "http://x/", "auth": "basic"}, {"DICOMWEB_USERNAME": "u", "DICOMWEB_PASSWORD": "pw-s3cr3t"}
+    )
+    assert "pw-s3cr3t" not in repr(basic)
+
+
+def test_only_the_chosen_methods_secrets_are_resolved(tmp_path: Path) -> None:
+    path = write_target(tmp_path, FILE_WITH_URL + '[auth]\nmethod = "bearer"\ntoken = "${UNSET_TOKEN}"\n')
+    assert resolve_target({"target": str(path), "auth": "none"}, {}).auth.token is None
