@@ -25,6 +25,8 @@ import pytest
 
 from fixtures.auth import REFRESH_MARGIN_SECONDS
 from fixtures.conformance import Outcome
+from fixtures.junit_counts import NOT_EXECUTED
+from fixtures.junit_counts import outcomes as junit_outcomes
 from fixtures.target import AZURE_DEFAULT_SCOPE, resolve_target
 from targets.facade.auth import SignedTokens
 from targets.facade.server import facade_over_fresh_orthanc
@@ -143,6 +145,15 @@ def test_the_azure_checks_execute(runs: dict[str, FacadeRun], version: str) -> N
         if check["outcome"] == Outcome.PASS.value and AZURE_AREAS.match(check["requirement"])
     ]
     assert len(passed) >= 60, passed
+
+
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_at_least_300_checks_execute(runs: dict[str, FacadeRun], version: str) -> None:
+    """Issue 4's bar, counted from the JUnit file: 300 checks reach a verdict on the facade (azure profile)."""
+    counts = junit_outcomes(runs[version].run.reports / "junit.xml")
+    executed = sum(n for outcome, n in counts.items() if outcome not in NOT_EXECUTED)
+    print(f"facade {version}: {executed} checks executed ({dict(counts)})")
+    assert executed >= 300, counts
 
 
 @pytest.mark.parametrize("version", ["v2", "v1"])
