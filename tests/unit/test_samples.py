@@ -17,6 +17,7 @@ from fixtures.samples import (
     instance_from_dataset,
     main,
     remap_uids,
+    run_patient_id,
     synthetic_instance,
     tutorial_datasets,
     tutorial_instances,
@@ -135,7 +136,7 @@ def test_instances_are_stamped_with_run_id() -> None:
     for keep_uids in (False, True):
         for instance in tutorial_instances(run_id, keep_uids=keep_uids).values():
             ds = instance.dataset
-            assert ds.PatientID == f"DWCS-{run_id}"
+            assert ds.PatientID == run_patient_id(run_id, "Tutorial^Shapes")
             assert ds.AccessionNumber == run_id[:16]
 
 
@@ -209,7 +210,7 @@ def test_synthetic_defaults_and_overrides() -> None:
     assert (single.name, single.study_uid, single.series_uid) == ("odd", "1.2.3", "1.2.3.4")
     assert "NumberOfFrames" not in ds
     assert ds.ImageComments == "from extra"
-    assert ds.PatientID == "DWCS-syn"
+    assert ds.PatientID == run_patient_id("syn", str(ds.PatientName))
     fresh = synthetic_instance("syn")
     assert is_valid_uid(fresh.study_uid)
     assert fresh.study_uid != synthetic_instance("syn").study_uid
@@ -242,3 +243,13 @@ def test_every_instance_parses_with_matching_file_meta() -> None:
         assert ds.file_meta.MediaStorageSOPClassUID == ds.SOPClassUID == instance.sop_class_uid
         assert ds.file_meta.ImplementationClassUID == IMPLEMENTATION_CLASS_UID
         assert instance.data[:128] == b"\x00" * 128
+
+
+def test_one_patient_name_per_patient_id() -> None:
+    """PS3.4 C.6.1.1: a server may keep one set of demographics per PatientID."""
+    a = synthetic_instance("r1", patient_name="Doe^Jane").dataset
+    b = synthetic_instance("r1", patient_name="Roe^Richard").dataset
+    renamed = synthetic_instance("r1", extra=lambda ds: setattr(ds, "PatientName", "Doe^Jane")).dataset
+    assert a.PatientID != b.PatientID
+    assert renamed.PatientID == a.PatientID
+    assert a.PatientID.startswith("DWCS-r1-")
