@@ -9,35 +9,23 @@
 - tolerated: a change PS3.18 Annex F allows (padding, numbers as strings, InlineBinary, a BulkDataURI for UT), over
   the repairs; every check must still PASS, so the comparison is no stricter than the standard.
 
-The runner, the proxy and the outcome helpers are those of test_every_check_can_fail.py; the rules are in
-rules_metadata.py. Target files carry no [[deviation]] entries, so every check reports its plain verdict.
+The pool, the servers and their runners are area_harness.py's; the runner, the proxy and the outcome helpers
+are those of test_every_check_can_fail.py; the rules are in rules_metadata.py. Target files are copies of the
+project's own without [[deviation]] entries, so every check reports its plain verdict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from targets.facade.server import facade_over_fresh_orthanc
-from targets.orthanc_server import OrthancServer
-from tests.faults.rules import AUTH_TOKEN, ProxyRule
+from tests.faults.area_harness import cases_of, server_plan_fixture, suite_pool_fixture, without_deviations
+from tests.faults.rules import ProxyRule
 from tests.faults.rules_metadata import METADATA_FAULTS, REPAIRS, TOLERATED
-from tests.faults.test_every_check_can_fail import (
-    FACADE_TARGET,
-    NOT_APPLICABLE,
-    ORTHANC_TARGET,
-    PARALLEL_RUNS,
-    ServerUnderTest,
-    SuiteRun,
-    SuiteRunner,
-    describe,
-    outcomes_of,
-    runner_for,
-)
+from tests.faults.test_every_check_can_fail import NOT_APPLICABLE, SuiteRun, SuiteRunner, describe, outcomes_of
 
 METADATA_CHECKS = ["suites/metadata"]
 _URI_BACKED = ("PixelData", "private-OB", "private-OW", "private-UN", "IconImageSequence-PixelData")
@@ -141,12 +129,6 @@ def param_of(node: str) -> str:
     return name[name.index("[") + 1 : -1] if "[" in name else ""
 
 
-def without_deviations(target: Path, destination: Path) -> Path:
-    """`target` without its [[deviation]] entries: every check reports its plain verdict."""
-    destination.write_text(target.read_text().split("\n[[deviation]]")[0])
-    return destination
-
-
 class MetadataPlan:
     """The control run maps requirements to check node ids; every case's run starts ahead, two at a time."""
 
@@ -171,44 +153,17 @@ class MetadataPlan:
         return self.submit(case).result()
 
 
-def cases_of(session: pytest.Session, server: str) -> list[Case]:
-    found = [getattr(item, "callspec", None) for item in session.items]
-    cases = [spec.params.get("case") for spec in found if spec is not None]
-    return [case for case in cases if isinstance(case, Case) and case.server == server]
+def open_plan(server: str, runner: SuiteRunner, session: pytest.Session) -> MetadataPlan:
+    return MetadataPlan(server, runner, cases_of(session, Case, server))
 
 
-@pytest.fixture(scope="module")
-def metadata_pool() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="metadata-suite-run") as executor:
-        yield executor
-
-
-@pytest.fixture(scope="module")
-def orthanc_metadata_plan(
-    request: pytest.FixtureRequest, metadata_pool: ThreadPoolExecutor, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[MetadataPlan]:
-    server = ServerUnderTest("orthanc", ORTHANC_TARGET, "/dicom-web", {})
-    workdir = tmp_path_factory.mktemp("metadata-orthanc")
-    with OrthancServer() as orthanc, runner_for(server, orthanc.rest_url, metadata_pool, workdir) as runner:
-        yield MetadataPlan("orthanc", runner, cases_of(request.session, "orthanc"))
-
-
-@pytest.fixture(scope="module")
-def facade_metadata_plan(
-    request: pytest.FixtureRequest, metadata_pool: ThreadPoolExecutor, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[MetadataPlan]:
-    workdir = tmp_path_factory.mktemp("metadata-facade")
-    target = without_deviations(FACADE_TARGET, workdir / "target.toml")
-    server = ServerUnderTest("facade", target, "/v2", {}, environment={"DICOMWEB_TOKEN": AUTH_TOKEN})
-    with (
-        facade_over_fresh_orthanc(tokens={AUTH_TOKEN}) as facade,
-        runner_for(server, facade.base_url, metadata_pool, workdir) as runner,
-    ):
-        yield MetadataPlan("facade", runner, cases_of(request.session, "facade"))
+suite_pool = suite_pool_fixture("metadata")
+orthanc_plan = server_plan_fixture("metadata", "orthanc", without_deviations, open_plan)
+facade_plan = server_plan_fixture("metadata", "facade", without_deviations, open_plan)
 
 
 def plan_for(request: pytest.FixtureRequest, server: str) -> MetadataPlan:
-    return request.getfixturevalue(f"{server}_metadata_plan")  # type: ignore[no-any-return]
+    return request.getfixturevalue(f"{server}_plan")  # type: ignore[no-any-return]
 
 
 def applicable(run: SuiteRun) -> dict[str, str]:

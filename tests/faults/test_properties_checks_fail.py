@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
-from targets.orthanc_server import OrthancServer
+from tests.faults.area_harness import orthanc_runner
 from tests.faults.rules import FAULTS as SHARED_FAULTS
 from tests.faults.rules import ProxyRule
 from tests.faults.rules_properties import FAULTS, REPAIRS, TOLERATED
@@ -26,11 +26,9 @@ from tests.faults.test_every_check_can_fail import (
     NOT_APPLICABLE,
     ORTHANC_TARGET,
     PARALLEL_RUNS,
-    ServerUnderTest,
     SuiteRun,
     SuiteRunner,
     describe,
-    runner_for,
 )
 
 PROPERTY_CHECKS = ("suites/properties",)
@@ -63,7 +61,6 @@ ORTHANC_DEVIATIONS = frozenset(
     }
 )
 ALL_FAULTS: dict[str, ProxyRule] = {**SHARED_FAULTS, **FAULTS}
-ORTHANC = ServerUnderTest("orthanc", ORTHANC_TARGET, "/dicom-web", ORTHANC_FAULTS)
 
 
 def fault_rules(fault: str) -> tuple[ProxyRule, ...]:
@@ -102,8 +99,7 @@ class PropertyPlan:
 def property_plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PropertyPlan]:
     with (
         ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="property-suite-run") as pool,
-        OrthancServer() as orthanc,
-        runner_for(ORTHANC, orthanc.rest_url, pool, tmp_path_factory.mktemp("properties")) as runner,
+        orthanc_runner(ORTHANC_TARGET, pool, tmp_path_factory.mktemp("properties")) as runner,
     ):
         yield PropertyPlan(runner)
 

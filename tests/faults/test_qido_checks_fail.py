@@ -7,36 +7,19 @@ front of a real Orthanc (standard profile) and of the Azure facade over Orthanc 
   check that always fails.
 - fault: a rule that breaks one promise; every check of the requirement must then FAIL.
 
-The runner, the proxy and the outcome helpers are those of test_every_check_can_fail.py; the rules are in
-rules_qido.py. The target files are the project's own without their [[deviation]] entries, and runs use
---dicomweb-strict, so every check reports its plain verdict (a SHOULD that fails is FAIL).
+The cases, their runs and the tests are those of area_harness.py, over the runner and the proxy of
+test_every_check_can_fail.py; the rules are in rules_qido.py. The target files are the project's own without
+their [[deviation]] entries, and runs use --dicomweb-strict, so every check reports its plain verdict (a SHOULD
+that fails is FAIL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-
-from targets.facade.server import facade_over_fresh_orthanc
-from targets.orthanc_server import OrthancServer
-from tests.faults.rules import AUTH_TOKEN, ProxyRule
+from tests.faults.area_harness import BY_REQUIREMENT, FaultArea, suite_pool_fixture
+from tests.faults.rules import ProxyRule
 from tests.faults.rules_qido import QIDO_FAULTS, QIDO_REPAIRS
-from tests.faults.test_every_check_can_fail import (
-    FACADE_TARGET,
-    NOT_APPLICABLE,
-    ORTHANC_TARGET,
-    PARALLEL_RUNS,
-    ServerUnderTest,
-    SuiteRun,
-    SuiteRunner,
-    describe,
-    outcomes_of,
-    runner_for,
-)
 
 QIDO_TOPICS = ("attributes", "matching", "includefield", "paging", "encoding", "errors")
 QIDO_CHECKS = [f"suites/qido/test_qido_{topic}.py" for topic in QIDO_TOPICS]
@@ -48,6 +31,10 @@ class Expectation:
 
     faults: tuple[str, ...] = ()
     repair: str | None = None  # set: the server breaks the requirement (some checks FAIL); this rule hides it
+
+    @property
+    def fails_without_rules(self) -> bool:
+        return self.repair is not None
 
     def rules(self, fault: str | None) -> tuple[ProxyRule, ...]:
         # A fault alone: checks the deviation already fails keep failing, the others fail by the fault.
@@ -120,145 +107,20 @@ FACADE_CASES: dict[str, Expectation] = {
     **{f"AZ-QIDO-{number}": _AZURE_400 for number in range(140, 149)},
 }
 
-SERVERS: dict[str, Mapping[str, Expectation]] = {"orthanc": ORTHANC_CASES, "facade": FACADE_CASES}
+QIDO = FaultArea(
+    name="qido",
+    selection=QIDO_CHECKS,
+    tables={"orthanc": ORTHANC_CASES, "facade": FACADE_CASES},
+    keying=BY_REQUIREMENT,
+    judged_elsewhere={"facade": set(ORTHANC_CASES)},
+)
 
+suite_pool = suite_pool_fixture(QIDO.name)
+orthanc_plan = QIDO.plan_fixture("orthanc")
+facade_plan = QIDO.plan_fixture("facade")
+plan = QIDO.case_plan_fixture()
 
-@dataclass(frozen=True)
-class Case:
-    server: str
-    requirement: str
-    kind: str  # "control", "repair" or "fault"
-    fault: str | None = None
-
-    @property
-    def rules(self) -> tuple[ProxyRule, ...]:
-        return () if self.kind == "control" else SERVERS[self.server][self.requirement].rules(self.fault)
-
-
-def without_deviations(target: Path, destination: Path) -> Path:
-    destination.write_text(target.read_text().split("\n[[deviation]]")[0])
-    return destination
-
-
-class QidoPlan:
-    """The control run maps requirements to check node ids; every case's run starts ahead, two at a time."""
-
-    def __init__(self, server: str, runner: SuiteRunner, cases: Sequence[Case]) -> None:
-        self.server = server
-        self.runner = runner
-        self.control = runner.run((), QIDO_CHECKS)
-        for case in cases:
-            self.submit(case)
-
-    def nodes_for(self, rules: tuple[ProxyRule, ...]) -> list[str]:
-        """The checks of every requirement of this server whose case uses exactly `rules`."""
-        served = {
-            requirement
-            for requirement, expectation in SERVERS[self.server].items()
-            for fault in (None, *expectation.faults)
-            if expectation.rules(fault) == rules
-        }
-        return sorted(node for node, check in self.control.checks.items() if check.requirement in served)
-
-    def submit(self, case: Case) -> Future[SuiteRun]:
-        rules = case.rules
-        return self.runner.submit(rules, self.nodes_for(rules) if rules else QIDO_CHECKS)
-
-    def result(self, case: Case) -> SuiteRun:
-        return self.submit(case).result()
-
-
-def cases_of(session: pytest.Session, server: str) -> list[Case]:
-    found = [getattr(item, "callspec", None) for item in session.items]
-    cases = [spec.params.get("case") for spec in found if spec is not None]
-    return [case for case in cases if isinstance(case, Case) and case.server == server]
-
-
-@pytest.fixture(scope="module")
-def qido_pool() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="qido-suite-run") as executor:
-        yield executor
-
-
-@pytest.fixture(scope="module")
-def orthanc_qido_plan(
-    request: pytest.FixtureRequest, qido_pool: ThreadPoolExecutor, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[QidoPlan]:
-    workdir = tmp_path_factory.mktemp("qido-orthanc")
-    target = without_deviations(ORTHANC_TARGET, workdir / "target.toml")
-    server = ServerUnderTest("orthanc", target, "/dicom-web", {})
-    with OrthancServer() as orthanc, runner_for(server, orthanc.rest_url, qido_pool, workdir) as runner:
-        yield QidoPlan("orthanc", runner, cases_of(request.session, "orthanc"))
-
-
-@pytest.fixture(scope="module")
-def facade_qido_plan(
-    request: pytest.FixtureRequest, qido_pool: ThreadPoolExecutor, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[QidoPlan]:
-    workdir = tmp_path_factory.mktemp("qido-facade")
-    target = without_deviations(FACADE_TARGET, workdir / "target.toml")
-    server = ServerUnderTest("facade", target, "/v2", {}, environment={"DICOMWEB_TOKEN": AUTH_TOKEN})
-    with (
-        facade_over_fresh_orthanc(tokens={AUTH_TOKEN}) as facade,
-        runner_for(server, facade.base_url, qido_pool, workdir) as runner,
-    ):
-        yield QidoPlan("facade", runner, cases_of(request.session, "facade"))
-
-
-@pytest.fixture
-def plan(request: pytest.FixtureRequest, case: Case) -> QidoPlan:
-    return request.getfixturevalue(f"{case.server}_qido_plan")  # type: ignore[no-any-return]
-
-
-def _param(case: Case) -> object:
-    label = ":".join(part for part in (case.server, case.requirement, case.fault) if part)
-    return pytest.param(case, id=label)
-
-
-CONTROL_CASES = [_param(Case(s, r, "control")) for s, table in SERVERS.items() for r in sorted(table)]
-REPAIR_CASES = [
-    _param(Case(s, r, "repair")) for s, table in SERVERS.items() for r, e in sorted(table.items()) if e.repair
-]
-FAULT_CASES = [
-    _param(Case(s, r, "fault", fault))
-    for s, table in SERVERS.items()
-    for r, expectation in sorted(table.items())
-    for fault in expectation.faults
-]
-
-
-@pytest.mark.parametrize("server", list(SERVERS))
-def test_every_qido_requirement_is_covered(request: pytest.FixtureRequest, server: str) -> None:
-    control: SuiteRun = request.getfixturevalue(f"{server}_qido_plan").control
-    applicable = {check.requirement for check in control.checks.values() if check.outcome != NOT_APPLICABLE}
-    judged_elsewhere = set(ORTHANC_CASES) if server == "facade" else set()
-    uncovered = sorted(applicable - judged_elsewhere - set(SERVERS[server]))
-    assert not uncovered, f"QIDO requirements with checks but no case on {server}: {uncovered}"
-    assert not sorted(set(SERVERS[server]) - applicable), "the table names requirements that do not apply here"
-
-
-@pytest.mark.parametrize("case", CONTROL_CASES)
-def test_control(plan: QidoPlan, case: Case) -> None:
-    """No rule: PASS where the server keeps the promise; FAIL where it is known to break it."""
-    outcomes = outcomes_of(plan.control, case.requirement)
-    breaks_it = SERVERS[case.server][case.requirement].repair is not None
-    checks = describe(plan.control.for_requirement(case.requirement))
-    if breaks_it:
-        assert "FAIL" in outcomes, f"the deviation no longer shows:\n{checks}"
-    else:
-        assert outcomes == {"PASS"}, checks
-
-
-@pytest.mark.parametrize("case", REPAIR_CASES)
-def test_repaired_deviation_passes(plan: QidoPlan, case: Case) -> None:
-    """With the server's deviation hidden, every check of the requirement passes."""
-    run = plan.result(case)
-    assert outcomes_of(run, case.requirement) == {"PASS"}, describe(run.for_requirement(case.requirement))
-
-
-@pytest.mark.parametrize("case", FAULT_CASES)
-def test_fault_makes_the_checks_fail(plan: QidoPlan, case: Case) -> None:
-    """Under a fault that breaks the requirement's promise, every one of its checks reports FAIL."""
-    run = plan.result(case)
-    assert run.hits.get(str(case.fault), 0) > 0, f"fault {case.fault} never matched a request:\n{run.output}"
-    assert outcomes_of(run, case.requirement) == {"FAIL"}, describe(run.for_requirement(case.requirement))
+test_every_qido_requirement_is_covered = QIDO.coverage_test()
+test_control = QIDO.control_test()
+test_repaired_deviation_passes = QIDO.repair_test()
+test_fault_makes_the_checks_fail = QIDO.fault_test()

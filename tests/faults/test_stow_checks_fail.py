@@ -11,34 +11,20 @@ on one server (Orthanc refuses some malformed bodies and answers 200 to others).
 - fault: a rule that breaks one promise (outermost, on top of the repair where there is one); the check must
   then FAIL.
 
-The runner and the proxy are those of test_every_check_can_fail.py; the rules are in rules_stow.py plus a few
-of rules.py. Target files are copies of the project's own without [[deviation]] entries, run with
---dicomweb-strict, so every check reports its plain verdict.
+The cases, their runs and the tests are those of area_harness.py, over the runner and the proxy of
+test_every_check_can_fail.py; the rules are in rules_stow.py plus a few of rules.py. Target files are copies
+of the project's own without [[deviation]] entries, run with --dicomweb-strict, so every check reports its
+plain verdict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-
-from targets.facade.server import facade_over_fresh_orthanc
-from targets.orthanc_server import OrthancServer
-from tests.faults.rules import AUTH_TOKEN, FAULTS, ProxyRule
+from tests.faults.area_harness import BY_CHECK_NAME, FaultArea, suite_pool_fixture
+from tests.faults.rules import FAULTS, ProxyRule
 from tests.faults.rules_stow import STOW_FAULTS, STOW_REPAIRS
-from tests.faults.test_every_check_can_fail import (
-    FACADE_TARGET,
-    NOT_APPLICABLE,
-    ORTHANC_TARGET,
-    PARALLEL_RUNS,
-    ServerUnderTest,
-    SuiteRun,
-    SuiteRunner,
-    runner_for,
-)
 
 STOW_CHECKS = [
     *(f"suites/stow/test_stow_{topic}.py" for topic in ("response", "failures", "media_types", "large")),
@@ -230,157 +216,26 @@ FACADE_CHECKS: dict[str, Expectation] = {
     "test_store_without_accept_is_406": Expectation(("stow-adds-accept",)),
 }
 
-SERVERS: dict[str, Mapping[str, Expectation]] = {"orthanc": ORTHANC_CHECKS, "facade": FACADE_CHECKS}
+STOW = FaultArea(
+    name="stow",
+    selection=STOW_CHECKS,
+    tables={"orthanc": ORTHANC_CHECKS, "facade": FACADE_CHECKS},
+    keying=BY_CHECK_NAME,
+    judged_elsewhere={"facade": {check for check, expectation in ORTHANC_CHECKS.items() if not expectation.breaks}},
+)
 
-
-@dataclass(frozen=True)
-class Case:
-    server: str
-    check: str  # the node name: test function[parameter]
-    kind: str  # "control", "repair" or "fault"
-    fault: str | None = None
-
-    @property
-    def rules(self) -> tuple[ProxyRule, ...]:
-        return () if self.kind == "control" else SERVERS[self.server][self.check].rules(self.fault)
-
-
-def without_deviations(target: Path, destination: Path) -> Path:
-    destination.write_text(target.read_text().split("\n[[deviation]]")[0])
-    return destination
-
-
-def node_name(node: str) -> str:
-    return node.split("::")[-1]
-
-
-class StowPlan:
-    """The control run maps check names to node ids; every case's run starts ahead, two at a time."""
-
-    def __init__(self, server: str, runner: SuiteRunner, cases: Sequence[Case]) -> None:
-        self.server = server
-        self.runner = runner
-        self.control = runner.run((), STOW_CHECKS)
-        for case in cases:
-            self.submit(case)
-
-    def nodes_for(self, rules: tuple[ProxyRule, ...]) -> list[str]:
-        """The checks of this server whose case uses exactly `rules`."""
-        served = {
-            check
-            for check, expectation in SERVERS[self.server].items()
-            for fault in (None, *expectation.faults)
-            if expectation.rules(fault) == rules
-        }
-        return sorted(node for node in self.control.checks if node_name(node) in served)
-
-    def submit(self, case: Case) -> Future[SuiteRun]:
-        rules = case.rules
-        return self.runner.submit(rules, self.nodes_for(rules) if rules else STOW_CHECKS)
-
-    def result(self, case: Case) -> SuiteRun:
-        return self.submit(case).result()
-
-
-def cases_of(session: pytest.Session, server: str) -> list[Case]:
-    found = [getattr(item, "callspec", None) for item in session.items]
-    cases = [spec.params.get("case") for spec in found if spec is not None]
-    return [case for case in cases if isinstance(case, Case) and case.server == server]
-
-
-@pytest.fixture(scope="module")
-def stow_pool() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="stow-suite-run") as executor:
-        yield executor
-
-
-@pytest.fixture(scope="module")
-def orthanc_stow_plan(
-    request: pytest.FixtureRequest, stow_pool: ThreadPoolExecutor, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StowPlan]:
-    workdir = tmp_path_factory.mktemp("stow-orthanc")
-    server = ServerUnderTest("orthanc", without_deviations(ORTHANC_TARGET, workdir / "target.toml"), "/dicom-web", {})
-    with OrthancServer() as orthanc, runner_for(server, orthanc.rest_url, stow_pool, workdir) as runner:
-        yield StowPlan("orthanc", runner, cases_of(request.session, "orthanc"))
-
-
-@pytest.fixture(scope="module")
-def facade_stow_plan(
-    request: pytest.FixtureRequest, stow_pool: ThreadPoolExecutor, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StowPlan]:
-    workdir = tmp_path_factory.mktemp("stow-facade")
-    target = without_deviations(FACADE_TARGET, workdir / "target.toml")
-    server = ServerUnderTest("facade", target, "/v2", {}, environment={"DICOMWEB_TOKEN": AUTH_TOKEN})
-    with (
-        facade_over_fresh_orthanc(tokens={AUTH_TOKEN}) as facade,
-        runner_for(server, facade.base_url, stow_pool, workdir) as runner,
-    ):
-        yield StowPlan("facade", runner, cases_of(request.session, "facade"))
-
-
-@pytest.fixture
-def plan(request: pytest.FixtureRequest, case: Case) -> StowPlan:
-    return request.getfixturevalue(f"{case.server}_stow_plan")  # type: ignore[no-any-return]
-
-
-def outcome_of(run: SuiteRun, check: str) -> tuple[str, str]:
-    found = {node: result for node, result in run.checks.items() if node_name(node) == check}
-    assert len(found) == 1, f"expected one check named {check}, found {sorted(found)}:\n{run.output}"
-    assert not run.proxy_errors, f"a proxy rule raised: {run.proxy_errors}"
-    (node, result), *_ = found.items()
-    return result.outcome, f"{node}: {result.outcome}\n    {result.message[:800]}"
-
-
-def _param(case: Case) -> object:
-    label = ":".join(part for part in (case.server, case.check, case.fault) if part)
-    return pytest.param(case, id=label)
-
-
-CONTROL_CASES = [_param(Case(s, c, "control")) for s, table in SERVERS.items() for c in sorted(table)]
-REPAIR_CASES = [
-    _param(Case(s, c, "repair")) for s, table in SERVERS.items() for c, e in sorted(table.items()) if e.repair
-]
-FAULT_CASES = [
-    _param(Case(s, c, "fault", fault))
-    for s, table in SERVERS.items()
-    for c, expectation in sorted(table.items())
-    for fault in expectation.faults
-]
+suite_pool = suite_pool_fixture(STOW.name)
+orthanc_plan = STOW.plan_fixture("orthanc")
+facade_plan = STOW.plan_fixture("facade")
+plan = STOW.case_plan_fixture()
 
 
 def test_rule_names_are_known() -> None:
-    named = {name for table in SERVERS.values() for e in table.values() for name in (*e.faults, e.repair) if name}
+    named = {name for table in STOW.tables.values() for e in table.values() for name in (*e.faults, e.repair) if name}
     assert not sorted(named - set(RULES)), "the tables name rules no module defines"
 
 
-@pytest.mark.parametrize("server", list(SERVERS))
-def test_every_stow_check_is_covered(request: pytest.FixtureRequest, server: str) -> None:
-    control: SuiteRun = request.getfixturevalue(f"{server}_stow_plan").control
-    applicable = {node_name(n) for n, check in control.checks.items() if check.outcome != NOT_APPLICABLE}
-    judged_on_orthanc = {c for c, e in ORTHANC_CHECKS.items() if not e.breaks} if server == "facade" else set()
-    uncovered = sorted(applicable - judged_on_orthanc - set(SERVERS[server]))
-    assert not uncovered, f"STOW checks with no case on {server}: {uncovered}"
-    assert not sorted(set(SERVERS[server]) - applicable), "the table names checks that do not apply here"
-
-
-@pytest.mark.parametrize("case", CONTROL_CASES)
-def test_control(plan: StowPlan, case: Case) -> None:
-    """No rule: PASS where the server keeps the promise; FAIL where it is known to break it."""
-    outcome, shown = outcome_of(plan.control, case.check)
-    expected = "FAIL" if SERVERS[case.server][case.check].fails_without_rules else "PASS"
-    assert outcome == expected, shown
-
-
-@pytest.mark.parametrize("case", REPAIR_CASES)
-def test_repaired_deviation_passes(plan: StowPlan, case: Case) -> None:
-    """With the server's deviation hidden, the check passes."""
-    outcome, shown = outcome_of(plan.result(case), case.check)
-    assert outcome == "PASS", shown
-
-
-@pytest.mark.parametrize("case", FAULT_CASES)
-def test_fault_makes_the_check_fail(plan: StowPlan, case: Case) -> None:
-    run = plan.result(case)
-    assert run.hits.get(str(case.fault), 0) > 0, f"fault {case.fault} never matched a request:\n{run.output}"
-    outcome, shown = outcome_of(run, case.check)
-    assert outcome == "FAIL", shown
+test_every_stow_check_is_covered = STOW.coverage_test()
+test_control = STOW.control_test()
+test_repaired_deviation_passes = STOW.repair_test()
+test_fault_makes_the_check_fail = STOW.fault_test()
