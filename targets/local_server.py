@@ -6,9 +6,11 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 
 class ServerStartError(RuntimeError):
@@ -49,3 +51,28 @@ def stop_process(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> No
     except subprocess.TimeoutExpired:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=grace)
+
+
+def read_tokens(path: Path) -> set[str]:
+    """One token a line; blank lines and lines starting with # are ignored."""
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return {line for line in lines if line and not line.startswith("#")}
+
+
+def stop_requests() -> threading.Event:
+    """Turn SIGTERM and SIGINT into an event. Install it before starting a server, so that a signal
+    arriving during start-up still ends in an orderly stop instead of an orphaned child."""
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stopping
+
+
+def serve_until(stopping: threading.Event, still_running: Callable[[], bool] = lambda: True) -> None:
+    """Block a launcher's CLI until a stop is requested or what it serves stops by itself."""
+    while still_running() and not stopping.wait(0.2):
+        pass

@@ -9,18 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 import requests
 
-from targets.local_server import ServerStartError, free_port, stop_process, wait_until
+from targets.local_server import ServerStartError, free_port, serve_until, stop_process, stop_requests, wait_until
 
 ORTHANC_BINARY_CANDIDATES = ("Orthanc", "/usr/sbin/Orthanc")
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
@@ -133,21 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--pidfile", type=Path, help="write the Orthanc pid here")
     args = parser.parse_args(argv)
+    stopping = stop_requests()
     server = OrthancServer(port=args.port, workdir=args.workdir).start()
     if args.pidfile:
         args.pidfile.write_text(str(server.pid))
     print(server.dicomweb_url, flush=True)
-    stopping = False
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
     try:
-        while not stopping and server.running:
-            time.sleep(0.2)
+        serve_until(stopping, lambda: server.running)
     finally:
         server.stop()
     return 0

@@ -12,19 +12,24 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 import requests
 
-from targets.facade.server import read_tokens
-from targets.local_server import ServerStartError, free_port, stop_process, tail, wait_until
+from targets.local_server import (
+    ServerStartError,
+    free_port,
+    read_tokens,
+    serve_until,
+    stop_process,
+    stop_requests,
+    tail,
+    wait_until,
+)
 
 EXECUTABLE = "tiny-pacs"
 INSTALL_HINT = 'install it with: pip install "tiny_pacs[dicomweb]==0.4.1"'
@@ -84,6 +89,10 @@ class TinyPacsServer:
     @property
     def dicomweb_url(self) -> str:
         return f"http://127.0.0.1:{self.port}{DICOMWEB_PREFIX}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     @property
     def pid(self) -> int | None:
@@ -146,21 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     tokens = sorted(read_tokens(args.token_file)) if args.token_file else None
     if tokens == []:
         parser.error(f"{args.token_file} holds no token")
+    stopping = stop_requests()
     server = TinyPacsServer(tokens=tokens, port=args.port).start()
     if args.pidfile:
         args.pidfile.write_text(str(server.pid))
     print(server.dicomweb_url, flush=True)
-    stopping = False
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
     try:
-        while not stopping:
-            time.sleep(0.2)
+        serve_until(stopping, lambda: server.running)
     finally:
         server.stop()
     return 0

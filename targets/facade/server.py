@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from types import FrameType
 
 from targets.facade.auth import SignedTokens, StaticTokens, TokenVerifier
 from targets.facade.handler import FacadeHTTPServer
 from targets.facade.orthanc_api import OrthancClient
 from targets.facade.state import FacadeState
-from targets.local_server import ServerStartError
+from targets.local_server import ServerStartError, read_tokens, serve_until, stop_requests
 from targets.orthanc_server import OrthancServer
 
 
@@ -108,12 +106,6 @@ def facade_over_fresh_orthanc(
         yield facade
 
 
-def read_tokens(path: Path) -> set[str]:
-    """One token a line; blank lines and lines starting with # are ignored."""
-    lines = (line.strip() for line in path.read_text().splitlines())
-    return {line for line in lines if line and not line.startswith("#")}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     upstream = parser.add_mutually_exclusive_group(required=True)
@@ -131,13 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         secret = os.environ.get(args.token_secret_env)
         if not secret:
             parser.error(f"the environment variable {args.token_secret_env} is not set")
-    stopping = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stopping = stop_requests()
     with ExitStack() as stack:
         if args.start_orthanc:
             facade = stack.enter_context(facade_over_fresh_orthanc(tokens=tokens, token_secret=secret, port=args.port))
@@ -146,8 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.pidfile:
             args.pidfile.write_text(str(os.getpid()))
         print(facade.url("v2"), flush=True)
-        while not stopping.wait(0.2):
-            pass
+        serve_until(stopping)
     return 0
 
 
