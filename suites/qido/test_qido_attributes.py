@@ -22,8 +22,8 @@ AttributeCase = tuple[str, str]
 COMMON_STUDY_KEYS: list[AttributeCase] = [
     ("StudyInstanceUID", "A"),
     ("PatientName", "E"),  # a single-component name: no character that needs percent-encoding
-    ("PatientID", "F"),  # the other patient of the corpus, unique to this run
-    ("AccessionNumber", "B"),
+    ("PatientID", "B"),  # every study of the corpus has a patient of its own
+    ("AccessionNumber", "F"),  # the scope's own key: F's value selects one study of the six
     ("ReferringPhysicianName", "B"),
     ("StudyDate", "A"),
     ("ModalitiesInStudy", "A"),

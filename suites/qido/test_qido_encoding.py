@@ -41,7 +41,7 @@ WILDCARD_CASES = [
 
 def check_encoded(client: DicomwebClient, corpus: QidoCorpus, rules: MatchRules, encoded: EncodedCase) -> None:
     parameter, sent, decoded = encoded
-    scope = [("PatientID", corpus.scope_patient_id)]
+    scope = [corpus.scope]
     expected = expected_results(corpus, STUDIES_ROUTE, [*scope, (parameter, decoded)], rules)
     raw = f"{encode_query(scope)}&{parameter}={sent}"
     response = search(client, STUDIES_ROUTE.path(corpus), raw=raw)
@@ -78,6 +78,6 @@ def test_non_ascii_name_returned_as_stored(
 ) -> None:
     """Müller^Jürgen, stored in ISO_IR 192, comes back as Müller^Jürgen in study, series and instance results."""
     uid = qido_depth_corpus.uid(entity)
-    query = [("PatientID", qido_depth_corpus.scope_patient_id), (LEVEL_KEY[route.level], uid)]
+    query = [qido_depth_corpus.scope, (LEVEL_KEY[route.level], uid)]
     response = search(client, route.path(qido_depth_corpus), query)
     check_returned_values(response, qido_depth_corpus, route, [uid], ["PatientName"])

@@ -60,9 +60,15 @@ def run_case(client: DicomwebClient, corpus: QidoCorpus, rules: MatchRules, sear
     )
 
 
-def accession_prefix(corpus: QidoCorpus) -> str:
-    # AccessionNumber is Q<nonce><code>; the code's first letter groups studies A, B (A1, A2) and C, D (B1, B2).
-    return corpus.value("A", "AccessionNumber")[:-2]
+def patient_id_prefix(corpus: QidoCorpus) -> str:
+    # PatientID is DWCS-<run>-Q<nonce>-<code>; the code's first letter groups studies A, B (A1, A2) and C, D (B1, B2).
+    return corpus.value("A", "PatientID")[:-2]
+
+
+def accession_star(corpus: QidoCorpus) -> str:
+    # The scope's AccessionNumber Q<nonce> with a run of its nonce replaced: A-E, not F (R<nonce>).
+    accession = corpus.scope_accession
+    return f"{accession[:5]}*{accession[8:]}"
 
 
 def uids(corpus: QidoCorpus, *names: str) -> str:
@@ -74,15 +80,15 @@ STAR_CASES = [
     case("PatientName-suffix", STUDIES_ROUTE, lambda c: [("PatientName", "*Anna")]),
     case("PatientName-alone", STUDIES_ROUTE, lambda c: [("PatientName", "*")], discriminating=False),
     case("ReferringPhysicianName", STUDIES_ROUTE, lambda c: [("ReferringPhysicianName", "Hou*")]),
-    # Unscoped: the pattern is this corpus's first patient (Q), not its second (R).
-    case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", c.scope_patient_id[:-4] + "*")]),
-    case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", accession_prefix(c) + "A*")]),
+    case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", patient_id_prefix(c) + "A*")]),
+    # Unscoped: AccessionNumber is the scope's own key, and the pattern keeps the corpus nonce.
+    case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", accession_star(c))]),
     case("Modality-series", SERIES_ROUTE, lambda c: [("Modality", "M*")]),
 ]
 QUESTION_MARK_CASES = [
     case("PatientName", STUDIES_ROUTE, lambda c: [("PatientName", "Plat?")]),
-    case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", c.scope_patient_id[:-1] + "?")]),
-    case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", accession_prefix(c) + "B?")]),
+    case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", patient_id_prefix(c) + "B?")]),
+    case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", c.scope_accession[:-1] + "?")]),
 ]
 UID_LIST_CASES = [
     case("studies", STUDIES_ROUTE, lambda c: [("StudyInstanceUID", uids(c, "A", "C"))]),
@@ -107,13 +113,12 @@ TIME_RANGE_CASES = [
     case("procedure-time-series", SERIES_ROUTE, lambda c: [("PerformedProcedureStepStartTime", "083100-141600")]),
 ]
 CONJUNCTION_CASES = [
-    # Welby referred B and E, and F (another patient); 20200610 is the date of B and F.
+    # Welby referred B and E, and F (outside the scope); 20200610 is the date of B and F.
     case("studies", STUDIES_ROUTE, lambda c: [("ReferringPhysicianName", "Welby"), ("StudyDate", "20200610")]),
     case("series", SERIES_ROUTE, lambda c: [("Modality", "CT"), ("StudyDate", "20200611")]),
 ]
 CASE_SENSITIVE_CASES = [
-    # PatientID alone scopes the search: the lower-case value is this corpus's own PatientID.
-    case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", c.scope_patient_id.lower())]),
+    case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", c.value("B", "PatientID").lower())]),
     case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", c.value("B", "AccessionNumber").lower())]),
     case("StudyID", STUDIES_ROUTE, lambda c: [("StudyID", c.value("C", "StudyID").lower())]),
 ]

@@ -15,26 +15,6 @@ from tests.integration.suite_runner import ROOT, SuiteRun, declared_outcomes, ru
 TINY_PACS_TARGET = str(ROOT / "targets" / "tiny-pacs.toml")
 REPORT_FILES = ("report.html", "junit.xml", "conformance.json")
 
-# Known suite-data limitation, not a server deviation (so not declared in targets/tiny-pacs.toml): the QIDO
-# depth corpus (fixtures/qido_corpus.py) puts several PatientNames (Müller^Jürgen, Smith^John, Smithson^Anna,
-# Van Dyke^Dick, Plato) under one scope PatientID on purpose. tiny-pacs keeps one patient record per PatientID
-# (PS3.4 C.6.1.1 makes PatientName a patient-level attribute), so every study of that scope answers with the
-# first name stored (Müller^Jürgen) and a search by any other name of the corpus finds nothing. These checks
-# search such a name; they are excluded from the declared-outcome equality and must keep this outcome, so the
-# list cannot rot silently: once the corpus gives each name its own PatientID they pass and this test fails.
-SUITE_DATA_LIMITATIONS: dict[str, str] = {
-    "suites/qido/test_qido_attributes.py::test_study_matching_key[PatientName-studies-keyword]": Outcome.FAIL,
-    "suites/qido/test_qido_matching.py::test_fuzzy_matching_or_warning[PatientName]": Outcome.FAIL,
-    "suites/qido/test_qido_matching.py::test_fuzzy_matching_is_never_an_error[false]": Outcome.FAIL,
-    "suites/qido/test_qido_matching.py::test_fuzzy_matching_is_never_an_error[true]": Outcome.FAIL,
-    "suites/qido/test_qido_encoding.py::test_percent_encoded_value_is_decoded[caret]": Outcome.FAIL,
-    "suites/qido/test_qido_encoding.py::test_percent_encoded_value_is_decoded[space-and-caret]": Outcome.FAIL,
-    # SHOULD-level requirement (DW-QIDO-180): a failed check of it is NON-STRICT, not FAIL.
-    "suites/qido/test_qido_errors.py::test_unsupported_parameter_is_ignored[unknown-includefield]": Outcome.NON_STRICT,
-    "suites/qido/test_qido_errors.py::test_unsupported_parameter_is_ignored[unknown-keyword]": Outcome.NON_STRICT,
-    "suites/qido/test_qido_errors.py::test_unsupported_parameter_is_ignored[unknown-parameter]": Outcome.NON_STRICT,
-}
-
 
 @pytest.fixture(scope="module")
 def token() -> str:
@@ -67,18 +47,14 @@ def test_every_check_matches_the_declared_outcome(suite_run: SuiteRun, tiny_pacs
     checks = suite_run.conformance["checks"]
     target = resolve_target({"url": tiny_pacs.dicomweb_url, "target": TINY_PACS_TARGET}, {"DICOMWEB_TOKEN": token})
     expected = declared_outcomes(target, {nodeid: check["requirement"] for nodeid, check in checks.items()})
-    expected.update(SUITE_DATA_LIMITATIONS)
     mismatches = {
         nodeid: (expected[nodeid], outcome)
         for nodeid, outcome in suite_run.outcomes.items()
         if outcome != expected[nodeid]
     }
     assert mismatches == {}, "(expected, actual) per check"
-    assert set(SUITE_DATA_LIMITATIONS) <= set(suite_run.outcomes), "a listed suite-data limitation no longer runs"
-    # The suite-data FAILs make the run exit 1; nothing else may.
-    failing = {nodeid for nodeid, outcome in suite_run.outcomes.items() if outcome in FAILING_OUTCOMES}
-    assert failing <= set(SUITE_DATA_LIMITATIONS)
-    assert suite_run.returncode == (1 if failing else 0), suite_run.output[-5000:]
+    assert not {nodeid for nodeid, outcome in suite_run.outcomes.items() if outcome in FAILING_OUTCOMES}
+    assert suite_run.returncode == 0, suite_run.output[-5000:]
 
 
 def test_a_request_without_the_token_is_refused(suite_run: SuiteRun) -> None:
