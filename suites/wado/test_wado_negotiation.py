@@ -72,19 +72,20 @@ def test_q_zero_is_not_acceptable(client: DicomwebClient, retrieve_corpus: Retri
 
 
 @pytest.mark.req("DW-WADO-104")
-def test_study_without_accept_uses_the_default(client: DicomwebClient, retrieve_corpus: RetrieveCorpus) -> None:
-    """GET the study with no Accept header: multipart/related application/dicom, every part Explicit VR LE."""
-    response = client.get_without_accept(f"studies/{retrieve_corpus.study_uid}")
-    expect_status(response, 200, "study without Accept")
-    params = expect_media_type(response, "multipart/related", "study without Accept")
+def test_study_as_any_media_type_uses_the_default(client: DicomwebClient, retrieve_corpus: RetrieveCorpus) -> None:
+    """GET the study with Accept */*: multipart/related application/dicom, every part Explicit VR LE."""
+    what = "study with Accept */*"
+    response = client.get(f"studies/{retrieve_corpus.study_uid}", accept="*/*")
+    expect_status(response, 200, what)
+    params = expect_media_type(response, "multipart/related", what)
     if params.get("type", DICOM) != DICOM:
-        raise fail("study without Accept: not the default media type", expected=DICOM, actual=params.get("type"))
-    parts = dicom_parts(response, "study without Accept")
-    check_instances(parts, retrieve_corpus.stored, "study without Accept")
-    check_syntax(parts, EXPLICIT_VR_LITTLE_ENDIAN, "study without Accept")
+        raise fail(f"{what}: not the default media type", expected=DICOM, actual=params.get("type"))
+    parts = dicom_parts(response, what)
+    check_instances(parts, retrieve_corpus.stored, what)
+    check_syntax(parts, EXPLICIT_VR_LITTLE_ENDIAN, what)
 
 
-@pytest.mark.req("AZ-WADO-100")
+@pytest.mark.req("DW-WADO-109")
 @pytest.mark.parametrize("level", ["study", "instance"])
 def test_no_accept_is_not_acceptable(client: DicomwebClient, retrieve_corpus: RetrieveCorpus, level: str) -> None:
     """GET the study or an instance with no Accept header answers 406."""

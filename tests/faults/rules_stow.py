@@ -365,6 +365,14 @@ _REPAIRS = [
         answer(400),
     ),
     ProxyRule(
+        "repair-stow-no-accept",
+        "refuses a store without Accept with 406",
+        "POST",
+        ANY_STOW,
+        answer(406),
+        when=_without_accept,
+    ),
+    ProxyRule(
         "repair-stow-zero-parts", "refuses a zero-part body with 400", "POST", STUDIES, answer(400), when=_zero_parts
     ),
     ProxyRule(

@@ -223,11 +223,11 @@ _NEGOTIATION = [
         accept=r"q=",
     ),
     _get(
-        "wado-no-accept-serves-stored-syntax",
-        "no Accept means the default media type and syntax",
+        "wado-any-serves-stored-syntax",
+        "*/* means the default media type and syntax",
         STUDY,
         rewrite_accept(lambda _: DICOM_ANY_SYNTAX),
-        when=_without_accept,
+        accept=r"^\*/\*$",
     ),
     _get(
         "wado-answer-without-type",
@@ -379,9 +379,7 @@ _REPAIRS = [
         ANY_FRAMES,
         distort(_content_type_type_only),
     ),
-    _get(
-        "repair-facade-no-accept", "answers 406 without an Accept header", RESOURCE, answer(406), when=_without_accept
-    ),
+    _get("repair-wado-no-accept", "answers 406 without an Accept header", RESOURCE, answer(406), when=_without_accept),
     _get(
         "repair-facade-several-instances",
         "answers 406 to a study or series without transfer-syntax=*",

@@ -133,7 +133,7 @@ ORTHANC_CHECKS: dict[str, Expectation] = {
     ),
     "test_equivalent_multipart_framings_are_stored[transport-padding]": BREAKS,
     **_nodes("test_store_with_an_unacceptable_accept_is_406", ("application/dicom", "application/data"), BREAKS),
-    "test_store_without_accept_answers_dicom_json_or_406": WRONG_MEDIA_TYPE,
+    "test_store_without_accept_is_not_acceptable": Expectation(("stow-adds-accept",), repair="repair-stow-no-accept"),
     **_nodes(
         "test_store_with_an_accept_range_answers_dicom_json", ("any", "application-range", "q-values"), WRONG_MEDIA_TYPE
     ),

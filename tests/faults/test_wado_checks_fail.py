@@ -58,7 +58,8 @@ ORTHANC_CASES: dict[str, Expectation] = {
     "DW-WADO-101": Expectation(repair="repair-wado-accept-list"),
     "DW-WADO-102": Expectation(("wado-lowest-q-wins",), repair="repair-wado-q-values"),
     "DW-WADO-103": Expectation(repair="repair-wado-q-zero"),
-    "DW-WADO-104": Expectation(("wado-no-accept-serves-stored-syntax",)),
+    "DW-WADO-109": Expectation(repair="repair-wado-no-accept"),
+    "DW-WADO-104": Expectation(("wado-any-serves-stored-syntax",)),
     "DW-WADO-105": _NOT_ACCEPTABLE,
     "DW-WADO-106": _NOT_ACCEPTABLE,
     "DW-WADO-107": _NOT_ACCEPTABLE,
@@ -105,7 +106,6 @@ ORTHANC_CASES: dict[str, Expectation] = {
 
 # The requirements only the azure profile adds; the DW-* ones are judged on Orthanc above.
 FACADE_CASES: dict[str, Expectation] = {
-    "AZ-WADO-100": Expectation(repair="repair-facade-no-accept"),
     "AZ-WADO-101": Expectation(repair="repair-facade-several-instances"),
     "AZ-WADO-102": Expectation(("frames-single-part-many-200",)),
     "AZ-WADO-103": Expectation(("frames-encoded-list-first-only",)),
