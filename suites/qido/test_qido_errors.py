@@ -125,6 +125,19 @@ def test_absurd_value_is_never_a_server_error(
         raise fail(f"{what}: a 2xx answer with the wrong results", expected=expected, actual=found, response=response)
 
 
+@pytest.mark.req("DW-QIDO-182")
+@pytest.mark.parametrize(
+    "route", [pytest.param(STUDIES_ROUTE, id="studies"), pytest.param(STUDY_SERIES_ROUTE, id="study-series")]
+)
+def test_search_without_accept_is_not_acceptable(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, route: Route
+) -> None:
+    """A search with no Accept header answers 406 Not Acceptable."""
+    query = scoped(qido_depth_corpus, route, [])
+    response = client.get_without_accept(route.path(qido_depth_corpus), params=encode_query(query) or None)
+    check_status_in(response, [406], f"{describe(route, query)} without Accept")
+
+
 # --- Azure: documented 400s (reference 1.3, "Errors -> 400") ------------------------------------------
 
 

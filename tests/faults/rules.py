@@ -190,6 +190,16 @@ def answer(status: int) -> Action:
     return lambda request, forward: ProxyResponse(status)
 
 
+def without_accept(request: ProxyRequest) -> bool:
+    """The request has no Accept header at all (PS3.18 8.7.7 wants 406 for it)."""
+    return "Accept" not in request.headers
+
+
+def adding_accept(accept: str) -> Action:
+    """Forward the request with an Accept header it did not have."""
+    return lambda request, forward: forward(request.with_headers(accept=accept))
+
+
 def distort_json(change: Callable[[Json], Json]) -> Action:
     def change_body(response: ProxyResponse) -> ProxyResponse:
         document = change(json.loads(response.body))

@@ -33,8 +33,11 @@ from tests.faults.rules import (
     Action,
     MimePart,
     ProxyRule,
+    adding_accept,
+    answer,
     distort_json,
     distort_parts,
+    without_accept,
 )
 
 Json = Any
@@ -478,10 +481,26 @@ REPAIRS = {
             "repair-orthanc-metadata", "what Orthanc gets wrong in the corpus metadata", each_dataset(_repair_orthanc)
         ),
         _metadata("repair-facade-omit-bulk", "bulk VRs omitted, as Azure documents", each_dataset(_omit_bulk)),
+        ProxyRule(
+            "repair-metadata-no-accept",
+            "answers 406 without an Accept header",
+            "GET",
+            ANY_METADATA,
+            answer(406),
+            when=without_accept,
+        ),
     ]
 }
 
 METADATA_FAULTS: dict[str, ProxyRule] = {rule.name: rule for rule in _FAULTS}
+METADATA_FAULTS["metadata-adds-accept"] = ProxyRule(
+    "metadata-adds-accept",
+    "metadata without Accept answers 406",
+    "GET",
+    ANY_METADATA,
+    adding_accept(DICOM_JSON),
+    when=without_accept,
+)
 METADATA_FAULTS["metadata-bulk-kept"] = _metadata(
     "metadata-bulk-kept", "bulk VRs are omitted (azure)", each_dataset(_bulk_kept)
 )

@@ -33,10 +33,12 @@ from tests.faults.rules import (
     Action,
     Json,
     ProxyRule,
+    answer,
     distort,
     drop_last,
     on_status,
     repeat_last,
+    without_accept,
 )
 
 SEARCH = "|".join(
@@ -561,6 +563,9 @@ _REPAIRS = [
         when=_names_need_help(azure=False),
     ),
     _search("repair-qido-negative-paging", "400 for a negative limit or offset", _answer(400), when=_negative_paging),
+    ProxyRule(
+        "repair-qido-no-accept", "answers 406 without an Accept header", "GET", SEARCH, answer(406), when=without_accept
+    ),
     _search(
         "repair-facade-azure-name-matching",
         "Azure person-name matching",

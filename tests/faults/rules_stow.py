@@ -31,6 +31,7 @@ from tests.faults.rules import (
     Json,
     MimePart,
     ProxyRule,
+    adding_accept,
     answer,
     boundary_of,
     in_each_reference,
@@ -38,6 +39,7 @@ from tests.faults.rules import (
     join_parts,
     on_status,
     split_parts,
+    without_accept,
 )
 
 SPECIFIC_CHARACTER_SET = "00080005"
@@ -55,10 +57,6 @@ EMPTY_PARTS_BODY = re.compile(rb"--[^\r\n]+--\r\n")
 
 def _without_boundary(request: ProxyRequest) -> bool:
     return "boundary=" not in request.headers.get("Content-Type", "").lower()
-
-
-def _without_accept(request: ProxyRequest) -> bool:
-    return "Accept" not in request.headers
 
 
 def _zero_parts(request: ProxyRequest) -> bool:
@@ -140,10 +138,6 @@ def drop_matching_parts(request: ProxyRequest, forward: Forward) -> ProxyRespons
 def ignore_the_path_study(request: ProxyRequest, forward: Forward) -> ProxyResponse:
     """POST /studies/{study} handled as POST /studies: instances of other studies are stored too."""
     return forward(replace(request, path=request.path.rsplit("/", 1)[0]))
-
-
-def add_accept(request: ProxyRequest, forward: Forward) -> ProxyResponse:
-    return forward(request.with_headers(accept=DICOM_JSON))
 
 
 def _set_vr(key: str, vr: str) -> Callable[[dict[str, Json]], None]:
@@ -340,7 +334,12 @@ _FAULTS = [
         on_status(409, lambda r: r.with_status(400)),
     ),
     ProxyRule(
-        "stow-adds-accept", "a store without Accept answers 406", "POST", ANY_STOW, add_accept, when=_without_accept
+        "stow-adds-accept",
+        "a store without Accept answers 406",
+        "POST",
+        ANY_STOW,
+        adding_accept(DICOM_JSON),
+        when=without_accept,
     ),
 ]
 
@@ -370,7 +369,7 @@ _REPAIRS = [
         "POST",
         ANY_STOW,
         answer(406),
-        when=_without_accept,
+        when=without_accept,
     ),
     ProxyRule(
         "repair-stow-zero-parts", "refuses a zero-part body with 400", "POST", STUDIES, answer(400), when=_zero_parts

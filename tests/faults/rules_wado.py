@@ -30,6 +30,7 @@ from tests.faults.rules import (
     join_parts,
     on_status,
     split_parts,
+    without_accept,
 )
 
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
@@ -83,10 +84,6 @@ def _with_big_endian(accept: str) -> str:
 
 def rewrite_accept(change: Callable[[str], str]) -> Action:
     return lambda request, forward: forward(request.with_headers(accept=change(request.headers.get("Accept", ""))))
-
-
-def _without_accept(request: ProxyRequest) -> bool:
-    return "Accept" not in request.headers
 
 
 # --- answers ----------------------------------------------------------------------------------------
@@ -379,7 +376,7 @@ _REPAIRS = [
         ANY_FRAMES,
         distort(_content_type_type_only),
     ),
-    _get("repair-wado-no-accept", "answers 406 without an Accept header", RESOURCE, answer(406), when=_without_accept),
+    _get("repair-wado-no-accept", "answers 406 without an Accept header", RESOURCE, answer(406), when=without_accept),
     _get(
         "repair-facade-several-instances",
         "answers 406 to a study or series without transfer-syntax=*",

@@ -43,8 +43,12 @@ _ORTHANC_FINDINGS = frozenset(
         "test_specific_character_set[ISO_2022_IR_87]",
     }
 )
+_ORTHANC_SERVES_WITHOUT_ACCEPT = frozenset(
+    {f"test_metadata_without_accept_is_not_acceptable[{level}]" for level in ("study", "instance")}
+)
 KNOWN_FAILURES: dict[str, frozenset[str]] = {
     "orthanc": _ORTHANC_FINDINGS
+    | _ORTHANC_SERVES_WITHOUT_ACCEPT
     | {f"test_bulk_attribute_is_a_reference_or_inline[{name}]" for name in _ORTHANC_BULK}
     | {f"test_bulk_value_is_the_stored_bytes[{name}]" for name in _ORTHANC_BULK},
     "facade": _ORTHANC_FINDINGS
@@ -53,7 +57,7 @@ KNOWN_FAILURES: dict[str, frozenset[str]] = {
 }
 # FaultProxy applies rules in order, the first one outermost: the facade's omission wraps Orthanc's repair.
 SERVER_REPAIRS: dict[str, tuple[str, ...]] = {
-    "orthanc": ("repair-orthanc-metadata",),
+    "orthanc": ("repair-metadata-no-accept", "repair-orthanc-metadata"),
     "facade": ("repair-facade-omit-bulk", "repair-orthanc-metadata"),
 }
 
@@ -86,6 +90,7 @@ ORTHANC_FAULTS: dict[str, tuple[FaultSpec, ...]] = {
     "DW-META-023": (("metadata-study-main-tags-only", ()),),
     "DW-META-024": (("metadata-series-drops-an-attribute", ()),),
     "DW-META-025": (("metadata-charset-rewritten", ()),),
+    "DW-META-030": (("metadata-adds-accept", ()),),
     "DW-META-050": (("metadata-bulk-as-value", ()),),
     "DW-META-051": (
         ("metadata-bulk-as-value", ()),

@@ -87,6 +87,7 @@ ORTHANC_CASES: dict[str, Expectation] = {
     "DW-QIDO-172": Expectation(("qido-strips-accents", "qido-drops-last-result")),
     "DW-QIDO-180": Expectation(("qido-unknown-parameter-400",)),
     "DW-QIDO-181": Expectation(("qido-absurd-500",), repair="repair-qido-negative-paging"),
+    "DW-QIDO-182": Expectation(repair="repair-qido-no-accept"),
 }
 
 _AZURE_NAMES = Expectation(_LISTED, repair="repair-facade-azure-name-matching")

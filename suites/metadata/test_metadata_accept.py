@@ -1,0 +1,21 @@
+"""Metadata negotiation: a metadata resource asked for without an Accept header (PS3.18 8.7.7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.checks import expect_status
+from fixtures.client import DicomwebClient
+from fixtures.metadata_fixtures import COVERAGE, MetadataCorpus
+from fixtures.operations import instance_path
+
+
+@pytest.mark.req("DW-META-030")
+@pytest.mark.parametrize("level", ["study", "instance"])
+def test_metadata_without_accept_is_not_acceptable(
+    client: DicomwebClient, metadata_corpus: MetadataCorpus, level: str
+) -> None:
+    """GET the study's or an instance's metadata with no Accept header: 406 Not Acceptable."""
+    resource = f"studies/{metadata_corpus.study_uid}" if level == "study" else instance_path(metadata_corpus[COVERAGE])
+    response = client.get_without_accept(f"{resource}/metadata")
+    expect_status(response, 406, f"{level} metadata without Accept")
