@@ -36,13 +36,13 @@ from fixtures.property_fixtures import (
     UID_LIST,
     UNKNOWN,
     WILDCARD,
-    WILDCARD_VRS,
     MatchingRules,
     Query,
     attribute_vr,
     expected_matches,
     reference_json,
 )
+from fixtures.qido_matching import WILDCARD_VRS
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
     ALL_INSTANCES,

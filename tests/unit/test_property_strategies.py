@@ -18,7 +18,6 @@ from fixtures.property_fixtures import (
     SINGLE,
     UID_LIST,
     WILDCARD,
-    WILDCARD_VRS,
     DatasetSpec,
     ElementSpec,
     FramesRequest,
@@ -38,7 +37,6 @@ from fixtures.property_fixtures import (
     expected_matches,
     fold_case,
     frames_requests,
-    in_range,
     metadata_differences,
     pages,
     person_name_queries,
@@ -49,9 +47,9 @@ from fixtures.property_fixtures import (
     searchable,
     single_value_queries,
     uid_list_queries,
-    wildcard_matches,
     wildcard_queries,
 )
+from fixtures.qido_matching import WILDCARD_VRS, in_range, wildcard_matches
 
 MANY = settings(max_examples=60)
 
