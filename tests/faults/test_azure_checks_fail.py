@@ -9,7 +9,6 @@ its own proxy: checks of /changefeed/latest see no other writer in their lane.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import subprocess
@@ -28,6 +27,7 @@ from targets.facade.server import AzureFacade
 from targets.orthanc_server import OrthancServer
 from tests.faults.proxy import FaultProxy, Rule
 from tests.faults.rules_azure import AZURE_FAULT_TABLE, AZURE_FAULTS, EXPIRED_TOKEN, VALID_TOKEN
+from tests.faults.test_every_check_can_fail import SuiteRun, describe, suite_result
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FACADE_TARGET = PROJECT_ROOT / "targets" / "azure-facade.toml"
@@ -47,24 +47,6 @@ FACADE_FAULTS = AZURE_FAULT_TABLE
 VERSIONS = ("v1", "v2")
 LANES = 2  # suite subprocesses at once: one per core here
 RUN_TIMEOUT = 240
-
-
-@dataclass(frozen=True)
-class Check:
-    outcome: str
-    requirement: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Run:
-    checks: dict[str, Check]
-    hits: dict[str, int]
-    proxy_errors: list[str]
-    output: str
-
-    def of(self, requirement: str) -> dict[str, Check]:
-        return {node: check for node, check in self.checks.items() if check.requirement == requirement}
 
 
 def version_of(requirement: str, restrictions: dict[str, tuple[str, ...]]) -> str:
@@ -96,9 +78,9 @@ class Runner:
         for lane in lanes:
             self._idle.put(lane)
         self._pool = ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="azure-fault-run")
-        self._runs: dict[tuple[str, tuple[str, ...]], Future[Run]] = {}
+        self._runs: dict[tuple[str, tuple[str, ...]], Future[SuiteRun]] = {}
 
-    def submit(self, version: str, rules: Sequence[Rule], selection: Sequence[str]) -> Future[Run]:
+    def submit(self, version: str, rules: Sequence[Rule], selection: Sequence[str]) -> Future[SuiteRun]:
         key = (version, tuple(rule.name for rule in rules))
         if key not in self._runs:
             label = f"{version}-{'+'.join(key[1]) or 'control'}"
@@ -108,7 +90,7 @@ class Runner:
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _run(self, version: str, rules: tuple[Rule, ...], selection: tuple[str, ...], label: str) -> Run:
+    def _run(self, version: str, rules: tuple[Rule, ...], selection: tuple[str, ...], label: str) -> SuiteRun:
         proxy = self._idle.get()
         try:
             proxy.switch(rules)
@@ -121,7 +103,7 @@ class Runner:
                 text=True,
                 timeout=RUN_TIMEOUT,
             )
-            return self._result(proxy, outputs, finished)
+            return suite_result(proxy, outputs, finished)
         finally:
             self._idle.put(proxy)
 
@@ -139,19 +121,6 @@ class Runner:
     def _environment() -> dict[str, str]:
         environment = {name: value for name, value in os.environ.items() if not name.startswith("DICOMWEB_")}
         return environment | {"DICOMWEB_TOKEN": VALID_TOKEN, "DICOMWEB_EXPIRED_TOKEN": EXPIRED_TOKEN}
-
-    @staticmethod
-    def _result(proxy: FaultProxy, outputs: Path, finished: subprocess.CompletedProcess[str]) -> Run:
-        report = outputs / "conformance.json"
-        if not report.exists():
-            raise AssertionError(f"the suite wrote no {report}:\n{finished.stdout[-3000:]}\n{finished.stderr[-3000:]}")
-        checks = json.loads(report.read_text())["checks"]
-        return Run(
-            checks={node: Check(c["outcome"], c["requirement"], c["message"]) for node, c in checks.items()},
-            hits=dict(proxy.hits),
-            proxy_errors=list(proxy.errors),
-            output=finished.stdout[-3000:],
-        )
 
 
 @dataclass(frozen=True)
@@ -183,7 +152,7 @@ class Plan:
         }
         return sorted(node for node, check in self.controls[version].checks.items() if check.requirement in served)
 
-    def submit(self, case: Case) -> Future[Run]:
+    def submit(self, case: Case) -> Future[SuiteRun]:
         version = version_of(case.requirement, self.restrictions)
         return self.runner.submit(version, [AZURE_FAULTS[case.fault]], self.nodes_for(version, case.fault))
 
@@ -199,10 +168,6 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
             yield Plan(runner)
         finally:
             runner.close()
-
-
-def describe(checks: dict[str, Check]) -> str:
-    return "\n".join(f"{node}: {check.outcome}\n    {check.message[:600]}" for node, check in checks.items())
 
 
 def test_every_azure_requirement_has_faults() -> None:
@@ -231,6 +196,6 @@ def test_the_fault_makes_the_checks_fail(plan: Plan, case: Case) -> None:
     run = plan.submit(case).result()
     assert not run.proxy_errors, f"a proxy rule raised: {run.proxy_errors}"
     assert run.hits.get(case.fault, 0) > 0, f"the fault {case.fault} never matched a request:\n{run.output}"
-    checks = run.of(case.requirement)
+    checks = run.for_requirement(case.requirement)
     assert checks, f"no check of {case.requirement} ran:\n{run.output}"
     assert {check.outcome for check in checks.values()} == {"FAIL"}, describe(checks)

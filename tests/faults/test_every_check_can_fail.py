@@ -221,7 +221,7 @@ class SuiteRunner:
         try:
             proxy.switch(rules)
             finished = self._suite(proxy, selection, self.workdir / label)
-            return self._result(proxy, self.workdir / label, finished)
+            return suite_result(proxy, self.workdir / label, finished)
         finally:
             self._idle.put(proxy)
 
@@ -244,18 +244,19 @@ class SuiteRunner:
             timeout=RUN_TIMEOUT,
         )
 
-    @staticmethod
-    def _result(proxy: FaultProxy, outputs: Path, finished: subprocess.CompletedProcess[str]) -> SuiteRun:
-        report = outputs / "conformance.json"
-        if not report.exists():
-            raise AssertionError(f"the suite wrote no {report}:\n{finished.stdout[-3000:]}\n{finished.stderr[-3000:]}")
-        checks = json.loads(report.read_text())["checks"]
-        return SuiteRun(
-            checks={node: CheckResult(c["outcome"], c["requirement"], c["message"]) for node, c in checks.items()},
-            hits=dict(proxy.hits),
-            proxy_errors=list(proxy.errors),
-            output=finished.stdout[-3000:],
-        )
+
+def suite_result(proxy: FaultProxy, outputs: Path, finished: subprocess.CompletedProcess[str]) -> SuiteRun:
+    """The outcomes a finished suite run wrote to conformance.json, with what the proxy saw."""
+    report = outputs / "conformance.json"
+    if not report.exists():
+        raise AssertionError(f"the suite wrote no {report}:\n{finished.stdout[-3000:]}\n{finished.stderr[-3000:]}")
+    checks = json.loads(report.read_text())["checks"]
+    return SuiteRun(
+        checks={node: CheckResult(c["outcome"], c["requirement"], c["message"]) for node, c in checks.items()},
+        hits=dict(proxy.hits),
+        proxy_errors=list(proxy.errors),
+        output=finished.stdout[-3000:],
+    )
 
 
 @contextmanager
