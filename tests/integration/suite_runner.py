@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from fixtures.conformance import Outcome, load_catalog
+from fixtures.plugin import applicable_deviation
 from fixtures.target import TargetConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +28,11 @@ class SuiteRun:
     @property
     def conformance(self) -> dict[str, Any]:
         return dict(json.loads((self.reports / "conformance.json").read_text()))
+
+    @property
+    def server_version(self) -> str | None:
+        version = self.conformance["server"]["version"]
+        return str(version) if version is not None else None
 
     @property
     def outcomes(self) -> dict[str, str]:
@@ -71,15 +77,16 @@ def start_suite(reports: Path, *args: str, env: dict[str, str] | None = None) ->
     )
 
 
-def declared_outcomes(target: TargetConfig, requirements: dict[str, str]) -> dict[str, str]:
-    """What the target file says each check should give: NOT-APPLICABLE, KNOWN-DEVIATION or PASS."""
+def declared_outcomes(target: TargetConfig, requirements: dict[str, str], server_version: str | None) -> dict[str, str]:
+    """What the target file says each check should give on this server version: NOT-APPLICABLE, KNOWN-DEVIATION
+    or PASS."""
     catalog = load_catalog()
     expected = {}
     for nodeid, requirement_id in requirements.items():
         requirement = catalog[requirement_id]
         if requirement.not_applicable_because(target):
             expected[nodeid] = Outcome.NOT_APPLICABLE.value
-        elif any(d.matches(requirement_id, nodeid) for d in target.deviations):
+        elif applicable_deviation(target.deviations, requirement_id, nodeid, server_version):
             expected[nodeid] = Outcome.KNOWN_DEVIATION.value
         else:
             expected[nodeid] = Outcome.PASS.value

@@ -119,7 +119,7 @@ def declared(run: FacadeRun) -> dict[str, str]:
     """What targets/azure-facade.toml declares for each check, under the run's API version."""
     target = resolve_target({"url": run.url, "target": FACADE_TARGET}, {"DICOMWEB_TOKEN": "unused"})
     requirements = {nodeid: check["requirement"] for nodeid, check in run.run.conformance["checks"].items()}
-    return declared_outcomes(target, requirements)
+    return declared_outcomes(target, requirements, run.run.server_version)
 
 
 @pytest.mark.parametrize("version", ["v2", "v1"])

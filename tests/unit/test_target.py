@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.target import DEFAULT_LOCAL_TARGET, ConfigError, derive_rest_root, resolve_target
+from fixtures.target import (
+    DEFAULT_LOCAL_TARGET,
+    ConfigError,
+    Deviation,
+    FailureSignature,
+    derive_rest_root,
+    resolve_target,
+)
 
 
 def write_target(tmp_path: Path, text: str) -> Path:
@@ -82,6 +89,42 @@ def test_deviation_entries_are_validated(tmp_path: Path) -> None:
     both = write_target(tmp_path, FILE_WITH_URL + '[[deviation]]\nrequirement = "A"\ntest = "t"\nreason = "r"\n')
     with pytest.raises(ConfigError, match="exactly one"):
         resolve_target({"target": str(both)}, {})
+    no_status = write_target(tmp_path, FILE_WITH_URL + '[[deviation]]\nrequirement = "A"\nreason = "r"\n')
+    with pytest.raises(ConfigError, match="declares no status"):
+        resolve_target({"target": str(no_status)}, {})
+    for bad in ('"400"', "42", "[]", "true"):
+        wrong = write_target(
+            tmp_path, FILE_WITH_URL + f'[[deviation]]\nrequirement = "A"\nreason = "r"\nstatus = {bad}\n'
+        )
+        with pytest.raises(ConfigError, match="status"):
+            resolve_target({"target": str(wrong)}, {})
+    typo = write_target(
+        tmp_path, FILE_WITH_URL + '[[deviation]]\nrequirement = "A"\nreason = "r"\nstatus = 400\nversion = ["1"]\n'
+    )
+    with pytest.raises(ConfigError, match="unknown key"):
+        resolve_target({"target": str(typo)}, {})
+
+
+def test_a_deviation_covers_only_the_failure_it_declares(tmp_path: Path) -> None:
+    entry = '[[deviation]]\nrequirement = "A"\nreason = "r"\nstatus = [400, "none"]\n'
+    (deviation,) = resolve_target({"target": str(write_target(tmp_path, FILE_WITH_URL + entry))}, {}).deviations
+    assert deviation.covers(FailureSignature(400))
+    assert deviation.covers(FailureSignature(None))
+    assert not deviation.covers(FailureSignature(500))
+    assert not deviation.covers(FailureSignature(400, data_loss=True)), "data loss is covered only when declared"
+    lossy = Deviation(reason="r", statuses=(200,), requirement="A", data_loss=True)
+    assert lossy.covers(FailureSignature(200, data_loss=True))
+    assert not lossy.covers(FailureSignature(200))
+
+
+def test_a_deviation_applies_to_the_versions_it_names() -> None:
+    deviation = Deviation(reason="r", statuses=(400,), requirement="A", versions=("1.10", "1.12.7"))
+    assert deviation.applies_to("1.10.1")
+    assert deviation.applies_to("1.12.7")
+    assert not deviation.applies_to("1.100.0")
+    assert not deviation.applies_to("1.12.8")
+    assert not deviation.applies_to(None), "a version list says nothing about an unknown server"
+    assert Deviation(reason="r", statuses=(400,), requirement="A").applies_to(None)
 
 
 def test_capabilities_default_from_profile_and_file_overrides(tmp_path: Path) -> None:
