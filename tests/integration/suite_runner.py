@@ -44,6 +44,7 @@ def suite_command(reports: Path, *args: str) -> list[str]:
         sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:randomly",
         f"--html={reports / 'report.html'}", f"--junitxml={reports / 'junit.xml'}",
         f"--dicomweb-ledger-dir={reports / 'ledger'}",
+        "--dicomweb-strict-deviations",
         *args,
     ]  # fmt: skip
 
