@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import requests
 
 from fixtures.junit_counts import NOT_EXECUTED
 from fixtures.junit_counts import outcomes as junit_outcomes
@@ -66,3 +67,59 @@ def test_keep_uids_stores_the_tutorials_literal_uids(orthanc: OrthancServer, tmp
     assert run.returncode == 0, run.output
     assert TUTORIAL_STUDY_UID in (tmp_path / "report.html").read_text()
     assert orthanc_instances(orthanc.rest_url) == []
+
+
+def _target_with(tmp_path: Path, replace: tuple[str, str] | None = None, append: str = "") -> str:
+    text = Path(ORTHANC_TARGET).read_text()
+    if replace is not None:
+        assert replace[0] in text
+        text = text.replace(replace[0], replace[1], 1)
+    path = tmp_path / "orthanc.toml"
+    path.write_text(text + append)
+    return str(path)
+
+
+def test_a_deviation_that_declares_another_failure_turns_the_run_red(orthanc: OrthancServer, tmp_path: Path) -> None:
+    """DW-QIDO-007 fails with 200 [] on Orthanc; declared as a 400, the same failure is no longer covered."""
+    declared = 'requirement = "DW-QIDO-007"\nstatus = 200'
+    target = _target_with(tmp_path, (declared, declared.replace("200", "400")))
+    run = run_suite(tmp_path, "--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", target,
+                    "-k", "test_search_studies_by_patient")  # fmt: skip
+    assert run.returncode == 1, run.output
+    (check,) = run.conformance["checks"].values()
+    assert check["outcome"] == "FAIL"
+    assert check["deviation_changed"] == "deviation changed: declared status 400, got status 200"
+    assert orthanc_instances(orthanc.rest_url) == []
+
+
+FALSE_DEVIATION = """
+[[deviation]]
+requirement = "DW-QIDO-001"
+status = 200
+reason = "deliberately false: Orthanc meets DW-QIDO-001"
+"""
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["default", "strict-deviations"])
+def test_a_deviation_that_now_passes_is_fixed(orthanc: OrthancServer, tmp_path: Path, strict: bool) -> None:
+    """A server that got better does not fail a user's run; --dicomweb-strict-deviations keeps the lists exact."""
+    target = _target_with(tmp_path, append=FALSE_DEVIATION)
+    run = run_suite(tmp_path, "--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", target,
+                    "-k", "test_search_studies_by_study_uid", strict_deviations=strict)  # fmt: skip
+    (check,) = run.conformance["checks"].values()
+    assert check["outcome"] == "FIXED"
+    assert "FIXED: 1 declared deviation(s) now pass" in run.output
+    assert run.returncode == (1 if strict else 0), run.output
+    verdict = run.conformance["verdict"]
+    assert (
+        verdict == "NOT CONFORMANT: 1 FIXED"
+        if strict
+        else verdict.endswith("1 FIXED (declared deviations that now pass)")
+    )
+
+
+def test_the_real_server_version_is_reported(orthanc: OrthancServer, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--dicomweb-url", orthanc.dicomweb_url, "-k", "test_search_studies_by_study_uid")
+    version = requests.get(f"{orthanc.rest_url}/system", timeout=10).json()["Version"]
+    assert run.conformance["server"] == {"name": "Orthanc", "version": version, "source": f"{orthanc.rest_url}/system"}
+    assert f"server: Orthanc {version} + DICOMweb plugin" in run.output
