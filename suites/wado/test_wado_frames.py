@@ -67,11 +67,11 @@ def test_frame_past_the_end_is_not_found(
 
 
 @pytest.mark.req("DW-WADO-125")
-def test_frames_without_accept_are_native_pixels(client: DicomwebClient, retrieve_corpus: RetrieveCorpus) -> None:
-    """frames/1,3 with no Accept header come as multipart/related octet-stream: frames 1 and 3 byte for byte."""
-    multiframe = retrieve_corpus.multiframe
-    response = client.get_without_accept(frames_path(multiframe, "1,3"))
-    check_frames(response, multiframe, [1, 3], "frames/1,3 without Accept")
+def test_frames_without_accept_are_not_acceptable(client: DicomwebClient, retrieve_corpus: RetrieveCorpus) -> None:
+    """frames/1,3 with no Accept header answers 406, like every WADO-RS request without Accept."""
+    # PS3.18 8.7.8.1: with no Accept, no step selects a media type (step 4 needs a wildcard range), so step 5: 406.
+    response = client.get_without_accept(frames_path(retrieve_corpus.multiframe, "1,3"))
+    expect_not_acceptable(response, "frames/1,3 without Accept")
 
 
 @pytest.mark.req("DW-WADO-126")
