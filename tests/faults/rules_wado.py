@@ -50,6 +50,9 @@ ANY_RETRIEVE = rf"{RESOURCE}|(?:{ANY_FRAMES})|(?:{RENDERED})"
 
 # PS3.18 8.7.3: the two transfer syntaxes Web Services must not use, as an Accept names them.
 FORBIDDEN_SYNTAX = r"transfer-syntax=1\.2\.840\.10008\.1\.2(?:\.2)?(?:[;,\s]|$)"
+# MPEG2 Main Profile, which none of the corpus images can be made into: a transfer syntax the server does not support.
+UNSUPPORTED_SYNTAX = r"transfer-syntax=1\.2\.840\.10008\.1\.2\.4\.100(?:[;,\s]|$)"
+UNSUPPORTED_VALUE = r"(?<=transfer-syntax=)1\.2\.840\.10008\.1\.2\.4\.100(?=[;,\s]|$)"
 FORBIDDEN_VALUE = r"(?<=transfer-syntax=)1\.2\.840\.10008\.1\.2(?:\.2)?(?=[;,\s]|$)"
 
 
@@ -281,6 +284,13 @@ _TRANSFER_SYNTAX = [
         accept=r"transfer-syntax=\*",
     ),
     _get(
+        "wado-unsupported-syntax-served-big-endian",
+        "a 200 to an unsupported transfer-syntax comes in the default syntax",
+        rf"(?:{STUDY})|(?:{INSTANCE})",
+        rewrite_accept(lambda accept: re.sub(UNSUPPORTED_VALUE, EXPLICIT_VR_BIG_ENDIAN, accept)),
+        accept=UNSUPPORTED_SYNTAX,
+    ),
+    _get(
         "wado-any-syntax-big-endian",
         "'*' gives the stored file or Explicit VR Little Endian",
         INSTANCE,
@@ -381,6 +391,13 @@ _REPAIRS = [
         INSTANCE,
         rewrite_accept(lambda accept: re.sub(FORBIDDEN_VALUE, EXPLICIT_VR_LITTLE_ENDIAN, accept)),
         accept=FORBIDDEN_SYNTAX,
+    ),
+    _get(
+        "repair-wado-unsupported-syntax-as-default",
+        "ignores an unsupported transfer-syntax (PS3.18 8.7.7) and serves the default, Explicit VR Little Endian",
+        rf"(?:{STUDY})|(?:{INSTANCE})|(?:{ANY_FRAMES})",
+        rewrite_accept(lambda accept: re.sub(UNSUPPORTED_VALUE, EXPLICIT_VR_LITTLE_ENDIAN, accept)),
+        accept=UNSUPPORTED_SYNTAX,
     ),
     _get(
         "repair-wado-part-syntax",

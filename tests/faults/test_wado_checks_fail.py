@@ -78,7 +78,9 @@ ORTHANC_CASES: dict[str, Expectation] = {
         faults_need_repair=True,
         fault_outermost=True,
     ),
-    "DW-WADO-117": _NOT_ACCEPTABLE,
+    "DW-WADO-117": Expectation(
+        ("wado-unsupported-syntax-served-big-endian",), repair="repair-wado-unsupported-syntax-as-default"
+    ),
     "DW-WADO-120": _FRAME_ORDER,
     "DW-WADO-121": _FRAME_ORDER,
     "DW-WADO-122": _FRAME_BYTES,
@@ -90,7 +92,11 @@ ORTHANC_CASES: dict[str, Expectation] = {
     ),
     "DW-WADO-127": _FRAME_BYTES,
     "DW-WADO-128": _FRAME_BYTES,
-    "DW-WADO-129": _NOT_ACCEPTABLE,
+    "DW-WADO-129": Expectation(
+        ("frames-flips-a-byte-any-accept",),
+        repair="repair-wado-unsupported-syntax-as-default",
+        faults_need_repair=True,
+    ),
     "DW-WADO-130": _NOT_ACCEPTABLE,
     "DW-WADO-131": _FRAME_ORDER,
     "DW-WADO-132": Expectation(repair="repair-frames-type-parameter"),
