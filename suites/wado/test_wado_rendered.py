@@ -111,8 +111,16 @@ def test_rendered_frame_shows_that_frame(client: DicomwebClient, retrieve_corpus
 
 
 @pytest.mark.req("DW-WADO-143")
+def test_rendered_without_accept_is_not_acceptable(client: DicomwebClient, retrieve_corpus: RetrieveCorpus) -> None:
+    """The RGB instance rendered with no Accept header answers 406."""
+    # PS3.18 8.7.8.1: with no Accept, no step selects a media type (step 4 needs a wildcard range), so step 5: 406.
+    response = client.get_without_accept(f"{instance_path(retrieve_corpus.rgb)}/rendered")
+    expect_not_acceptable(response, "RGB instance rendered without Accept")
+
+
+@pytest.mark.req("AZ-WADO-106")
 def test_rendered_default_is_jpeg(client: DicomwebClient, retrieve_corpus: RetrieveCorpus) -> None:
-    """The RGB instance rendered with no Accept header is an image/jpeg of 12 x 8."""
+    """On Azure, the RGB instance rendered with no Accept header is an image/jpeg of 12 x 8."""
     response = rendered(client, instance_path(retrieve_corpus.rgb), None, "RGB instance rendered without Accept")
     header = image_header(response, JPEG, "RGB instance rendered without Accept")
     check_size(header, RGB_COLUMNS, RGB_ROWS, "RGB instance rendered without Accept", response)

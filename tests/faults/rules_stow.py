@@ -19,6 +19,7 @@ from requests.structures import CaseInsensitiveDict
 from fixtures.stow_fixtures import HANG_TIMEOUT
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
+    ALL_INSTANCES,
     DICOM_JSON,
     FAILED_SOP_SEQUENCE,
     FAILURE_REASON,
@@ -125,6 +126,13 @@ def serve_what_is_missing(request: ProxyRequest, forward: Forward) -> ProxyRespo
 def _study_of(content: bytes) -> str:
     dataset = pydicom.dcmread(BytesIO(content), stop_before_pixels=True, specific_tags=["StudyInstanceUID"])
     return str(dataset.get("StudyInstanceUID", ""))
+
+
+def parts_as_dicom(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """Every part is forwarded labelled application/dicom, whatever its own Content-Type said."""
+    boundary = boundary_of(request.headers["Content-Type"])
+    parts = [part.with_content_type("application/dicom") for part in split_parts(request.body, boundary)]
+    return forward(replace(request, body=join_parts(parts, boundary)))
 
 
 def drop_matching_parts(request: ProxyRequest, forward: Forward) -> ProxyResponse:
@@ -341,6 +349,21 @@ _FAULTS = [
         adding_accept(DICOM_JSON),
         when=without_accept,
     ),
+    ProxyRule(
+        "wado-absence-answers-500",
+        "absence is shown by 404, and nothing else counts as absence",
+        "GET",
+        INSTANCE,
+        on_status(404, lambda response: response.with_status(500)),
+        accept="^multipart/related",
+    ),
+    ProxyRule(
+        "qido-absence-answers-503",
+        "absence is shown by a search that finds nothing, and nothing else counts as absence",
+        "GET",
+        ALL_INSTANCES,
+        answer(503),
+    ),
 ]
 
 _REPAIRS = [
@@ -381,6 +404,13 @@ _REPAIRS = [
         ANY_STOW,
         answer(400),
         when=_part_header_without_colon,
+    ),
+    ProxyRule(
+        "repair-stow-reads-parts-as-dicom",
+        "stores a valid instance whatever its part is labelled (PS3.18 10.5.1.4 asks no refusal of it)",
+        "POST",
+        ANY_STOW,
+        parts_as_dicom,
     ),
 ]
 

@@ -50,6 +50,10 @@ ANY_RETRIEVE = rf"{RESOURCE}|(?:{ANY_FRAMES})|(?:{RENDERED})"
 
 # PS3.18 8.7.3: the two transfer syntaxes Web Services must not use, as an Accept names them.
 FORBIDDEN_SYNTAX = r"transfer-syntax=1\.2\.840\.10008\.1\.2(?:\.2)?(?:[;,\s]|$)"
+# MPEG2 Main Profile, which none of the corpus images can be made into: a transfer syntax the server does not support.
+UNSUPPORTED_SYNTAX = r"transfer-syntax=1\.2\.840\.10008\.1\.2\.4\.100(?:[;,\s]|$)"
+UNSUPPORTED_VALUE = r"(?<=transfer-syntax=)1\.2\.840\.10008\.1\.2\.4\.100(?=[;,\s]|$)"
+FORBIDDEN_VALUE = r"(?<=transfer-syntax=)1\.2\.840\.10008\.1\.2(?:\.2)?(?=[;,\s]|$)"
 
 
 # --- Accept surgery (RFC 7231 5.3.2) ----------------------------------------------------------------
@@ -123,6 +127,22 @@ def _declare_jpeg_baseline(part: MimePart) -> MimePart:
 def _declare_file_meta_syntax(part: MimePart) -> MimePart:
     syntax = pydicom.dcmread(BytesIO(part.content), stop_before_pixels=True).file_meta.TransferSyntaxUID
     return part.with_content_type(f"application/dicom; transfer-syntax={syntax}")
+
+
+def _drop_patient_name(part: MimePart) -> MimePart:
+    """The part re-written in its own transfer syntax, without PatientName: a transcoder that loses an attribute."""
+    dataset = pydicom.dcmread(BytesIO(part.content))
+    if "PatientName" in dataset:
+        del dataset.PatientName
+    written = BytesIO()
+    dataset.save_as(written)
+    return part.with_content(written.getvalue())
+
+
+def any_syntax_transcoded_losing_patient_name(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """transfer-syntax=* answered with an Explicit VR Little Endian transcoding that lost PatientName."""
+    explicit = request.with_headers(accept=request.headers.get("Accept", "").replace("*", EXPLICIT_VR_LITTLE_ENDIAN))
+    return distort_parts(_each_part(_drop_patient_name))(explicit, forward)
 
 
 def _reversed(parts: list[MimePart]) -> list[MimePart]:
@@ -250,6 +270,27 @@ _TRANSFER_SYNTAX = [
         accept=r"type=\"application/dicom\"(?!.*transfer-syntax=\*)",
     ),
     _get(
+        "wado-transcoding-drops-patient-name",
+        "transcoding keeps every attribute",
+        rf"(?:{STUDY})|(?:{INSTANCE})",
+        distort_parts(_each_part(_drop_patient_name)),
+        accept=r"type=\"application/dicom\"(?!.*transfer-syntax=\*)",
+    ),
+    _get(
+        "wado-any-syntax-transcoding-drops-patient-name",
+        "a '*' answer transcoded to Explicit VR Little Endian keeps every attribute",
+        INSTANCE,
+        any_syntax_transcoded_losing_patient_name,
+        accept=r"transfer-syntax=\*",
+    ),
+    _get(
+        "wado-unsupported-syntax-served-big-endian",
+        "a 200 to an unsupported transfer-syntax comes in the default syntax",
+        rf"(?:{STUDY})|(?:{INSTANCE})",
+        rewrite_accept(lambda accept: re.sub(UNSUPPORTED_VALUE, EXPLICIT_VR_BIG_ENDIAN, accept)),
+        accept=UNSUPPORTED_SYNTAX,
+    ),
+    _get(
         "wado-any-syntax-big-endian",
         "'*' gives the stored file or Explicit VR Little Endian",
         INSTANCE,
@@ -346,10 +387,17 @@ _REPAIRS = [
     ),
     _get(
         "repair-wado-forbidden-syntax",
-        "refuses Implicit VR LE and Explicit VR BE",
+        "ignores a forbidden transfer-syntax (PS3.18 8.7.7) and serves the default, Explicit VR Little Endian",
         INSTANCE,
-        answer(406),
+        rewrite_accept(lambda accept: re.sub(FORBIDDEN_VALUE, EXPLICIT_VR_LITTLE_ENDIAN, accept)),
         accept=FORBIDDEN_SYNTAX,
+    ),
+    _get(
+        "repair-wado-unsupported-syntax-as-default",
+        "ignores an unsupported transfer-syntax (PS3.18 8.7.7) and serves the default, Explicit VR Little Endian",
+        rf"(?:{STUDY})|(?:{INSTANCE})|(?:{ANY_FRAMES})",
+        rewrite_accept(lambda accept: re.sub(UNSUPPORTED_VALUE, EXPLICIT_VR_LITTLE_ENDIAN, accept)),
+        accept=UNSUPPORTED_SYNTAX,
     ),
     _get(
         "repair-wado-part-syntax",
@@ -376,7 +424,9 @@ _REPAIRS = [
         ANY_FRAMES,
         distort(_content_type_type_only),
     ),
-    _get("repair-wado-no-accept", "answers 406 without an Accept header", RESOURCE, answer(406), when=without_accept),
+    _get(
+        "repair-wado-no-accept", "answers 406 without an Accept header", ANY_RETRIEVE, answer(406), when=without_accept
+    ),
     _get(
         "repair-facade-several-instances",
         "answers 406 to a study or series without transfer-syntax=*",

@@ -88,7 +88,7 @@ ORTHANC_CHECKS: dict[str, Expectation] = {
         ("stow-failed-items-lose-reason", "stow-drops-failed-sequence")
     ),
     "test_failure_reasons_come_from_table_i_2_2": Expectation(("stow-failure-reason-outside-table",)),
-    "test_a_part_that_is_not_dicom_is_reported_as_failed": BREAKS,
+    "test_a_part_that_is_not_dicom_is_refused": NOT_DICOM,
     # test_stow_failures.py
     "test_partial_failure_answers_202": BREAKS,
     "test_partial_failure_lists_both_sequences": Expectation(
@@ -96,12 +96,14 @@ ORTHANC_CHECKS: dict[str, Expectation] = {
     ),
     "test_partial_failure_keeps_the_accepted_instance": Expectation(("stow-study-drops-matching-parts",)),
     "test_partial_failure_does_not_store_the_rejected_instance": Expectation(
-        ("stow-study-ignores-path", "wado-serves-refused-instances")
+        ("stow-study-ignores-path", "wado-serves-refused-instances", "wado-absence-answers-500")
     ),
     "test_total_failure_answers_409_listing_every_instance": Expectation(
         ("stow-study-ignores-path", "stow-drops-failed-sequence")
     ),
-    "test_total_failure_stores_nothing": Expectation(("stow-study-ignores-path", "wado-serves-refused-instances")),
+    "test_total_failure_stores_nothing": Expectation(
+        ("stow-study-ignores-path", "wado-serves-refused-instances", "wado-absence-answers-500")
+    ),
     "test_failure_response_is_labelled_dicom_json": BREAKS,
     **_nodes("test_an_unusable_part_beside_a_valid_one_is_never_200", ("empty-part", "text-part"), BREAKS),
     **_nodes("test_invalid_study_uid_in_the_path_is_400", ("65-characters", "letters"), BREAKS),
@@ -120,7 +122,12 @@ ORTHANC_CHECKS: dict[str, Expectation] = {
         ("multipart-mixed", "application-json", "text-plain"),
         STORES_NOTHING,
     ),
-    **_nodes("test_part_of_unsupported_type_is_refused", ("octet-stream", "text-plain"), BREAKS),
+    # SILENT DATA LOSS on Orthanc; a server that stores the mislabelled instance intact passes (the repair).
+    **_nodes(
+        "test_part_of_unsupported_type_is_refused_or_kept",
+        ("octet-stream", "text-plain"),
+        Expectation(("stow-stores-nothing", "wado-instance-flips-a-byte"), repair="repair-stow-reads-parts-as-dicom"),
+    ),
     "test_root_part_without_content_type_takes_the_type_parameter": BREAKS,
     "test_part_with_a_transfer_syntax_parameter_is_stored": BREAKS,
     **_nodes(
@@ -188,12 +195,18 @@ ORTHANC_CHECKS: dict[str, Expectation] = {
 # The facade: the azure-only checks, and every check Orthanc breaks without a repair (seen passing here).
 FACADE_CHECKS: dict[str, Expectation] = {
     **{node: PASSES for node, expectation in ORTHANC_CHECKS.items() if expectation.breaks},
-    "test_a_part_that_is_not_dicom_is_reported_as_failed": Expectation(("stow-drops-failed-sequence",)),
+    # The facade refuses a mislabelled part; an answer that shows nothing is no proof that it is absent.
+    **_nodes(
+        "test_part_of_unsupported_type_is_refused_or_kept",
+        ("octet-stream", "text-plain"),
+        Expectation(("wado-absence-answers-500", "stow-accepts-anything")),
+    ),
     "test_partial_failure_answers_202": Expectation(("stow-202-becomes-200",)),
+    # Its UIDs cannot be put in a WADO-RS path: only a search can show the refused instance absent.
     **_nodes(
         "test_invalid_study_uid_in_the_dataset_is_refused",
         ("letters", "bar"),
-        Expectation(("stow-drops-failed-sequence",)),
+        Expectation(("stow-drops-failed-sequence", "qido-absence-answers-503")),
     ),
     # The facade's header parser skips a header line without a colon: a deviation of its own.
     "test_malformed_multipart_is_refused[header-line-without-colon]": Expectation(

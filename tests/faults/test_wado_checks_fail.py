@@ -47,7 +47,9 @@ class Expectation:
 
 
 _NOT_ACCEPTABLE = Expectation(repair="repair-wado-not-acceptable")
-_TRANSCODING = Expectation(("wado-ignores-transfer-syntax", "wado-transcoding-changes-pixels"))
+_TRANSCODING = Expectation(
+    ("wado-ignores-transfer-syntax", "wado-transcoding-changes-pixels", "wado-transcoding-drops-patient-name")
+)
 _FRAME_ORDER = Expectation(("frames-reverses-parts", "frames-flips-a-byte-any-accept"))
 _FRAME_BYTES = Expectation(("frames-flips-a-byte-any-accept",))
 _IMAGE = Expectation(("rendered-swaps-width-and-height", "rendered-not-an-image"))
@@ -68,7 +70,7 @@ ORTHANC_CASES: dict[str, Expectation] = {
     "DW-WADO-111": _TRANSCODING,
     "DW-WADO-112": _TRANSCODING,
     "DW-WADO-113": Expectation(repair="repair-wado-forbidden-syntax"),
-    "DW-WADO-114": Expectation(("wado-any-syntax-big-endian",)),
+    "DW-WADO-114": Expectation(("wado-any-syntax-big-endian", "wado-any-syntax-transcoding-drops-patient-name")),
     "DW-WADO-115": Expectation(("wado-parts-declare-jpeg-baseline",)),
     "DW-WADO-116": Expectation(
         ("wado-parts-declare-jpeg-baseline",),
@@ -76,26 +78,32 @@ ORTHANC_CASES: dict[str, Expectation] = {
         faults_need_repair=True,
         fault_outermost=True,
     ),
-    "DW-WADO-117": _NOT_ACCEPTABLE,
+    "DW-WADO-117": Expectation(
+        ("wado-unsupported-syntax-served-big-endian",), repair="repair-wado-unsupported-syntax-as-default"
+    ),
     "DW-WADO-120": _FRAME_ORDER,
     "DW-WADO-121": _FRAME_ORDER,
     "DW-WADO-122": _FRAME_BYTES,
     "DW-WADO-123": Expectation(("frames-bad-number-404",)),
     "DW-WADO-124": Expectation(repair="repair-frames-past-the-end"),
-    "DW-WADO-125": _FRAME_ORDER,
+    "DW-WADO-125": Expectation(repair="repair-wado-no-accept"),
     "DW-WADO-126": Expectation(
         ("frames-flips-a-byte-any-accept",), repair="repair-frames-single-part", faults_need_repair=True
     ),
     "DW-WADO-127": _FRAME_BYTES,
     "DW-WADO-128": _FRAME_BYTES,
-    "DW-WADO-129": _NOT_ACCEPTABLE,
+    "DW-WADO-129": Expectation(
+        ("frames-flips-a-byte-any-accept",),
+        repair="repair-wado-unsupported-syntax-as-default",
+        faults_need_repair=True,
+    ),
     "DW-WADO-130": _NOT_ACCEPTABLE,
     "DW-WADO-131": _FRAME_ORDER,
     "DW-WADO-132": Expectation(repair="repair-frames-type-parameter"),
     "DW-WADO-140": _IMAGE,
     "DW-WADO-141": _IMAGE,
     "DW-WADO-142": Expectation(("rendered-frame-always-first",)),
-    "DW-WADO-143": _IMAGE,
+    "DW-WADO-143": Expectation(repair="repair-wado-no-accept"),
     "DW-WADO-144": Expectation(repair="repair-frames-past-the-end"),
     "DW-WADO-145": _NOT_ACCEPTABLE,
     "DW-WADO-160": _NOT_FOUND,
@@ -111,6 +119,7 @@ FACADE_CASES: dict[str, Expectation] = {
     "AZ-WADO-103": Expectation(("frames-encoded-list-first-only",)),
     "AZ-WADO-104": Expectation(("rendered-ignores-quality",)),
     "AZ-WADO-105": Expectation(("rendered-instance-shows-last-frame",)),
+    "AZ-WADO-106": _IMAGE,
 }
 
 
