@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.conformance import CATALOG_DIR, LATEST_API_VERSION, load_catalog
+from targets.facade.changefeed import SequenceGap
 from targets.facade.server import AzureFacade
 from targets.orthanc_server import OrthancServer
 from tests.faults.proxy import FaultProxy, Rule
@@ -161,7 +162,12 @@ class Plan:
 def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
     with ExitStack() as stack:
         orthanc = stack.enter_context(OrthancServer())
-        facades = [stack.enter_context(AzureFacade(orthanc.rest_url, tokens={VALID_TOKEN})) for _ in range(LANES)]
+        # Sequence gaps as Azure's identity column makes them: v1 readers must read past empty pages.
+        gap = SequenceGap(every=25, size=150)
+        facades = [
+            stack.enter_context(AzureFacade(orthanc.rest_url, tokens={VALID_TOKEN}, sequence_gap=gap))
+            for _ in range(LANES)
+        ]
         proxies = [stack.enter_context(FaultProxy(facade.base_url)) for facade in facades]
         runner = Runner(proxies, tmp_path_factory.mktemp("azure-faults"))
         try:
