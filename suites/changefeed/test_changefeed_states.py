@@ -30,7 +30,7 @@ from fixtures.client import DicomwebClient
 from fixtures.operations import DICOM_JSON, Dicomweb, instance_path, series_path
 from fixtures.samples import SampleInstance, synthetic_instance
 from fixtures.store_checks import check_successful_store
-from suites.delete.test_delete_tutorial import delete
+from suites.delete.deletion import delete
 
 Entry = dict[str, Any]
 
