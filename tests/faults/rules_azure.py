@@ -187,6 +187,29 @@ def _metadata_of_another_instance(entry: dict[str, Json]) -> None:
         metadata["00080018"] = {"vr": "UI", "Value": ["2.25.1"]}
 
 
+PATIENT_NAME = "00100010"
+
+
+def _without_patient_name(entry: dict[str, Json]) -> None:
+    metadata = entry.get(_field(entry, "metadata"))
+    if isinstance(metadata, dict):
+        metadata.pop(PATIENT_NAME, None)
+
+
+def _datasets_without_patient_name(document: Json) -> Json:
+    for dataset in document if isinstance(document, list) else []:
+        if isinstance(dataset, dict):
+            dataset.pop(PATIENT_NAME, None)
+    return document
+
+
+def lose_patient_name_everywhere(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """The feed's metadata and the metadata resource both lack the stored PatientName: consistent, and wrong."""
+    if re.search(METADATA, request.path):
+        return distort_json(_datasets_without_patient_name)(request, forward)
+    return each_entry(_without_patient_name)(request, forward)
+
+
 def latest_is_the_first_entry(request: ProxyRequest, forward: Forward) -> ProxyResponse:
     """Answer /changefeed/latest with the feed's oldest entry."""
     params = {name: value for name, value in params_of(request).items() if name.lower() == "includemetadata"}
@@ -313,6 +336,8 @@ RULES: list[AzureRule] = [
           rewrite_query(_include_metadata(None))),
     _rule("cf-metadata-of-another-instance", "an entry's metadata is its instance's", "GET", FEED_OR_LATEST,
           each_entry(_metadata_of_another_instance)),
+    _rule("cf-and-metadata-lose-patient-name", "an entry's metadata is what was stored, not what /metadata says",
+          "GET", rf"(?:{FEED_OR_LATEST})|(?:{METADATA})", lose_patient_name_everywhere),
     # change feed: bad requests
     _rule("cf-bad-request-answered-200", "invalid parameters answer 400", "GET", FEED_OR_LATEST,
           on_status(400, bad_request_answered_with_an_empty_feed)),
@@ -360,8 +385,18 @@ AZURE_FAULTS: dict[str, Rule] = {
 
 _GONE = ("wado-serves-the-deleted", "qido-finds-the-deleted")
 
-# Every requirement of suites/catalog/azure.toml, and the faults that must make each of its checks FAIL.
+# The tutorial's deletes (suites/delete/test_delete_tutorial.py, catalogued in requirements.toml): beyond the
+# plain delete faults of tests/faults/test_every_check_can_fail.py, a delete must also be seen in WADO and QIDO.
+TUTORIAL_DELETE_FAULTS: dict[str, tuple[str, ...]] = {
+    "AZ-DEL-001": _GONE,
+    "AZ-DEL-002": _GONE,
+    "AZ-DEL-003": _GONE,
+}
+
+# Every requirement of suites/catalog/azure.toml (and the tutorial's deletes), and the faults that must make each
+# of its checks FAIL.
 AZURE_FAULT_TABLE: dict[str, tuple[str, ...]] = {
+    **TUTORIAL_DELETE_FAULTS,
     "AZ-DEL-100": ("del-instance-204-without-deleting", *_GONE),
     "AZ-DEL-101": ("del-repeat-answers-204",),
     "AZ-DEL-102": ("del-instance-deletes-its-study",),
@@ -393,7 +428,7 @@ AZURE_FAULT_TABLE: dict[str, tuple[str, ...]] = {
     "AZ-CF-134": ("cf-deleted-shown-as-current",),
     "AZ-CF-135": ("cf-latest-is-the-first-entry",),
     "AZ-CF-136": ("cf-latest-is-the-first-entry", "cf-delete-entries-carry-metadata", "cf-deleted-shown-as-current"),
-    "AZ-CF-140": ("cf-never-includes-metadata", "cf-metadata-of-another-instance"),
+    "AZ-CF-140": ("cf-never-includes-metadata", "cf-metadata-of-another-instance", "cf-and-metadata-lose-patient-name"),
     "AZ-CF-141": ("cf-ignores-include-metadata-false",),
     "AZ-CF-150": ("cf-bad-request-answered-200",),
     "AZ-CF-151": ("cf-bad-request-answered-200",),

@@ -27,7 +27,13 @@ from targets.facade.changefeed import SequenceGap
 from targets.facade.server import AzureFacade
 from targets.orthanc_server import OrthancServer
 from tests.faults.proxy import FaultProxy, Rule
-from tests.faults.rules_azure import AZURE_FAULT_TABLE, AZURE_FAULTS, EXPIRED_TOKEN, VALID_TOKEN
+from tests.faults.rules_azure import (
+    AZURE_FAULT_TABLE,
+    AZURE_FAULTS,
+    EXPIRED_TOKEN,
+    TUTORIAL_DELETE_FAULTS,
+    VALID_TOKEN,
+)
 from tests.faults.test_every_check_can_fail import SuiteRun, describe, suite_result
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +41,9 @@ FACADE_TARGET = PROJECT_ROOT / "targets" / "azure-facade.toml"
 # The facade answers synchronously, so a fault run need not wait 10 s for a 204 delete that did nothing.
 FAULT_VISIBILITY_TIMEOUT = 2
 SUITE_FILES = (
+    "suites/delete/test_delete_tutorial.py::test_delete_instance",
+    "suites/delete/test_delete_tutorial.py::test_delete_series",
+    "suites/delete/test_delete_tutorial.py::test_delete_study",
     "suites/delete/test_delete_scenarios.py",
     "suites/changefeed/test_changefeed_paging.py",
     "suites/changefeed/test_changefeed_states.py",
@@ -65,8 +74,9 @@ def fast_target(workdir: Path) -> Path:
 
 
 def azure_requirements() -> set[str]:
+    """The requirements this module judges: azure.toml's and the tutorial's deletes."""
     with (CATALOG_DIR / "azure.toml").open("rb") as handle:
-        return set(tomllib.load(handle))
+        return set(tomllib.load(handle)) | set(TUTORIAL_DELETE_FAULTS)
 
 
 class Runner:
