@@ -78,6 +78,12 @@ _RESOURCE_LEVELS = {
 }
 
 
+# Orthanc 1.10.1 returns SpecificCharacterSet in every result on its own, and answers 400 to
+# includefield=SpecificCharacterSet for an ISO 2022 IR 87 instance (checked by hand through the facade:
+# GET /v2/instances?SOPInstanceUID=<that instance>&includefield=SpecificCharacterSet -> 400).
+_ORTHANC_ANSWERS_ANYWAY = frozenset({"SpecificCharacterSet"})
+
+
 def default_keywords(version: str, segments: list[str]) -> tuple[str, ...]:
     """The default attributes of a QIDO resource (`segments` without the UIDs) in API version `version`."""
     resource = tuple(segment for index, segment in enumerate(segments) if index % 2 == 0)
@@ -91,7 +97,11 @@ def with_defaults(version: str, segments: list[str], query_string: str) -> str:
     included = {value for name, value in params if name.lower() == "includefield" for value in value.split(",")}
     if "all" in {value.strip().lower() for value in included}:
         return query_string
-    extra = [("includefield", keyword) for keyword in default_keywords(version, segments) if keyword not in included]
+    extra = [
+        ("includefield", keyword)
+        for keyword in dict.fromkeys(default_keywords(version, segments))
+        if keyword not in included and keyword not in _ORTHANC_ANSWERS_ANYWAY
+    ]
     if not extra:
         return query_string
     return f"{query_string}&{urlencode(extra)}" if query_string else urlencode(extra)
