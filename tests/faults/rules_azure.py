@@ -262,6 +262,27 @@ def find_what_was_searched(request: ProxyRequest, forward: Forward) -> ProxyResp
     )
 
 
+# --- STOW: Azure v2's 202 for a store with warnings ------------------------------------------------
+
+_IMPLICIT_VR_META = b"1.2.840.10008.1.2\x00"  # the file meta TransferSyntaxUID, NUL-padded (PS3.5 9.1)
+_SOP_INSTANCE_UID = re.compile(rb"\x02\x00\x03\x00UI..([0-9.]+)", re.DOTALL)  # MediaStorageSOPInstanceUID
+
+
+def implicit_vr_store(request: ProxyRequest) -> bool:
+    return _IMPLICIT_VR_META in request.body
+
+
+def warned_202_without_storing(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """Answer an implicit VR store with Azure v2's 202 and WarningReason 45063, and store nothing."""
+    sops = [match.decode() for match in _SOP_INSTANCE_UID.findall(request.body)]
+    items = [
+        {"00081155": {"vr": "UI", "Value": [sop]}, "00081196": {"vr": "US", "Value": [45063]}}
+        for sop in dict.fromkeys(sops)
+    ]
+    body = json.dumps({"00081199": {"vr": "SQ", "Value": items}}).encode()
+    return ProxyResponse(202, CaseInsensitiveDict({"Content-Type": "application/dicom+json"}), body)
+
+
 # --- metadata ETags --------------------------------------------------------------------------------
 
 
@@ -343,6 +364,9 @@ RULES: list[AzureRule] = [
           on_status(400, bad_request_answered_with_an_empty_feed)),
     _rule("cf-v2-refuses-limit-200", "v2 accepts limit=200", "GET", FEED, answer(400),
           when=lambda request: params_of(request).get("limit") == "200"),
+    # STOW
+    _rule("stow-202-warning-without-storing", "a 202 with warnings means stored", "POST", rf"{_ROOT}/studies$",
+          warned_202_without_storing, when=implicit_vr_store),
     # API versions
     _rule("version-header-missing", "answers list the supported versions", "GET", ANY_VERSIONED,
           distort(set_header("api-supported-versions", None))),
