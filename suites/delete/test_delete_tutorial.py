@@ -1,33 +1,22 @@
-"""The tutorial's deletes (Azure extension): instance, then series, then study; gone afterwards."""
+"""The tutorial's deletes (Azure extension): instance, then series, then study; gone afterwards by metadata, WADO
+retrieve and QIDO, while what was not deleted stays retrievable byte for byte and searchable."""
 
 from __future__ import annotations
 
 import pytest
 
-from fixtures.checks import expect_status, fail
-from fixtures.operations import DICOM_JSON, Dicomweb, instance_path, series_path
+from fixtures.checks import expect_status
+from fixtures.operations import Dicomweb, instance_path, series_path
 from fixtures.resources import TutorialSet
 from fixtures.samples import SampleInstance
-
-
-def delete(dicomweb: Dicomweb, path: str, removed: list[SampleInstance], what: str) -> None:
-    response = dicomweb.client.delete(path)
-    expect_status(response, 204, what)
-    if response.content:
-        raise fail(
-            f"{what}: 204 must have no body", expected="empty body", actual=response.content[:100], response=response
-        )
-    dicomweb.ledger.forget(i.sop_instance_uid for i in removed)
-
-
-def expect_gone(dicomweb: Dicomweb, path: str, what: str) -> None:
-    response = dicomweb.client.get(path + "/metadata", accept=DICOM_JSON)
-    expect_status(response, 404, what)
-
-
-def expect_present(dicomweb: Dicomweb, path: str, what: str) -> None:
-    response = dicomweb.client.get(path + "/metadata", accept=DICOM_JSON)
-    expect_status(response, 200, what)
+from suites.delete.deletion import (
+    check_instance_gone,
+    check_series_gone,
+    check_still_there,
+    check_study_gone,
+    delete,
+    study_path,
+)
 
 
 @pytest.mark.destructive
@@ -36,8 +25,8 @@ def test_delete_instance(dicomweb: Dicomweb, stored_tutorial_set: TutorialSet) -
     """DELETE red-triangle answers 204; red-triangle then answers 404 while green-square remains."""
     red, green = stored_tutorial_set["red-triangle"], stored_tutorial_set["green-square"]
     delete(dicomweb, instance_path(red), [red], "delete red-triangle")
-    expect_gone(dicomweb, instance_path(red), "red-triangle metadata after its delete")
-    expect_present(dicomweb, instance_path(green), "green-square metadata after red-triangle's delete")
+    check_instance_gone(dicomweb, red, "after red-triangle's delete")
+    check_still_there(dicomweb, [green], "green-square after red-triangle's delete")
 
 
 @pytest.mark.destructive
@@ -46,8 +35,10 @@ def test_delete_series(dicomweb: Dicomweb, stored_tutorial_set: TutorialSet) -> 
     """DELETE the red/green series answers 204; the series then answers 404 while blue-circle's series remains."""
     red, green, blue = (stored_tutorial_set[n] for n in ("red-triangle", "green-square", "blue-circle"))
     delete(dicomweb, series_path(red), [red, green], "delete the red/green series")
-    expect_gone(dicomweb, series_path(red), "series metadata after its delete")
-    expect_present(dicomweb, series_path(blue), "blue-circle's series after the other series' delete")
+    check_series_gone(dicomweb, red, "after the red/green series' delete")
+    for instance in (red, green):
+        check_instance_gone(dicomweb, instance, "after the red/green series' delete")
+    check_still_there(dicomweb, [blue], "blue-circle's series after the other series' delete")
 
 
 @pytest.mark.destructive
@@ -55,8 +46,11 @@ def test_delete_series(dicomweb: Dicomweb, stored_tutorial_set: TutorialSet) -> 
 def test_delete_study(dicomweb: Dicomweb, stored_tutorial_set: TutorialSet) -> None:
     """DELETE the tutorial study answers 204; the study then answers 404."""
     instances = list(stored_tutorial_set.values())
-    delete(dicomweb, f"studies/{instances[0].study_uid}", instances, "delete the study")
-    expect_gone(dicomweb, f"studies/{instances[0].study_uid}", "study metadata after its delete")
+    delete(dicomweb, study_path(instances[0]), instances, "delete the study")
+    check_study_gone(dicomweb, instances[0], "after the study's delete")
+    for instance in instances:
+        check_series_gone(dicomweb, instance, "after the study's delete")
+        check_instance_gone(dicomweb, instance, "after the study's delete")
 
 
 def _resource_paths(instances: TutorialSet) -> dict[str, tuple[str, list[SampleInstance]]]:

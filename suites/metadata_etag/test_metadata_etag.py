@@ -18,7 +18,7 @@ from fixtures.client import DicomwebClient
 from fixtures.operations import DICOM_JSON, Dicomweb, instance_path, series_path
 from fixtures.samples import SampleInstance, synthetic_instance
 from fixtures.store_checks import check_metadata_lists, check_successful_store
-from suites.delete.test_delete_tutorial import delete
+from suites.delete.deletion import delete
 
 Series = list[SampleInstance]
 # A tag this suite makes up: no server can have handed it out.

@@ -6,6 +6,11 @@ change-feed query: "deleted" while the instance has no current version, "current
 belongs to the current version, "replaced" otherwise. So create -> delete -> re-create gives
 replaced, replaced, current, and the delete entry reads deleted until the re-create (E2E
 GivenADeletedAndReplacedInstance...).
+
+Sequence numbers: Azure's ChangeFeed.Sequence is a SQL IDENTITY column (microsoft/dicom-server
+eeefbe4d7, src/Microsoft.Health.Dicom.SqlServer/Features/Schema/Sql/Tables/ChangeFeed.sql), so a
+rolled-back insert or a cache flush burns numbers and v1's feed has gaps (PR #2712). With a
+SequenceGap the facade burns `size` numbers after every `every` entries, so v1 readers meet gaps.
 """
 
 from __future__ import annotations
@@ -38,20 +43,31 @@ class Entry:
     """The sequence number of the create this entry is about (its own for a create)."""
 
 
+@dataclass(frozen=True)
+class SequenceGap:
+    """After every `every` entries, `size` sequence numbers are skipped (as a rolled-back identity insert does)."""
+
+    every: int
+    size: int
+
+
 def _timestamp(entry: Entry) -> datetime:
     return entry.timestamp
 
 
 class ChangeFeed:
-    def __init__(self) -> None:
+    def __init__(self, gap: SequenceGap | None = None) -> None:
         self._lock = threading.Lock()
+        self._gap = gap
         self._entries: list[Entry] = []
+        self._sequences: list[int] = []
+        """The entries' sequence numbers, ascending (for bisecting v1 offsets)."""
         self._current: dict[InstanceKey, int | None] = {}
         self._metadata: dict[int, dict[str, Any]] = {}
 
     def record_create(self, key: InstanceKey, metadata: dict[str, Any] | None) -> Entry:
         with self._lock:
-            sequence = len(self._entries) + 1
+            sequence = self._next_sequence()
             if metadata is not None:
                 self._metadata[sequence] = metadata
             self._current[key] = sequence
@@ -63,19 +79,29 @@ class ChangeFeed:
             self._current[key] = None
             return self._append(key, "delete", version)
 
+    def _next_sequence(self) -> int:
+        last = self._sequences[-1] if self._sequences else 0
+        if self._gap is not None and self._entries and len(self._entries) % self._gap.every == 0:
+            last += self._gap.size
+        return last + 1
+
     def _append(self, key: InstanceKey, action: Action, version: int | None) -> Entry:
         now = datetime.now(UTC)
         if self._entries and now <= self._entries[-1].timestamp:
             # Keep timestamps strictly increasing so v2 time windows split the log cleanly.
             now = self._entries[-1].timestamp + timedelta(microseconds=1)
-        entry = Entry(len(self._entries) + 1, key, action, now, version)
+        sequence = version if action == "create" and version is not None else self._next_sequence()
+        entry = Entry(sequence, key, action, now, version)
         self._entries.append(entry)
+        self._sequences.append(sequence)
         return entry
 
     def after_sequence(self, offset: int, limit: int, *, include_metadata: bool) -> list[dict[str, Any]]:
-        """v1: entries with offset < sequence <= offset + limit (sequence numbers here have no gaps)."""
+        """v1: entries with offset < sequence <= offset + limit: limit spans sequence numbers, gaps included."""
         with self._lock:
-            return [self._render(entry, include_metadata) for entry in self._entries[offset : offset + limit]]
+            first = bisect.bisect_right(self._sequences, offset)
+            stop = bisect.bisect_right(self._sequences, offset + limit)
+            return [self._render(entry, include_metadata) for entry in self._entries[first:stop]]
 
     def in_window(
         self, start: datetime | None, end: datetime | None, offset: int, limit: int, *, include_metadata: bool

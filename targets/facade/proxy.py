@@ -1,7 +1,8 @@
 """WADO-RS, metadata, QIDO-RS, frames and rendered: forwarded to Orthanc's DICOMweb root, streamed back.
 
-Three things are added, all Azure behaviour Orthanc lacks: a QIDO answer of 200 "[]" becomes
-204 with no body (reference 1.3); QIDO and metadata requests without an Accept header get 406
+Four things are added, all Azure behaviour Orthanc lacks: a QIDO answer of 200 "[]" becomes
+204 with no body (reference 1.3); QIDO results carry the API version's default attributes
+(qido_defaults.py); QIDO and metadata requests without an Accept header get 406
 (reference 1.12, item 8); metadata answers carry an ETag and honour If-None-Match with 304
 (reference 1.2). Everything else is Orthanc's own answer.
 """
@@ -12,16 +13,19 @@ import itertools
 
 from targets.facade.etag import entity_tag, none_match_fails
 from targets.facade.messages import CHUNK, Request, Response, empty
+from targets.facade.qido_defaults import with_defaults
 from targets.facade.state import FacadeState
 
 _COPIED_HEADERS = ("Content-Type", "Content-Length", "ETag", "Last-Modified", "Warning", "Content-Location")
 
 
-def _forward(request: Request, state: FacadeState, *, needs_accept: bool, empty_list_is_204: bool) -> Response:
+def _forward(
+    request: Request, state: FacadeState, *, needs_accept: bool, empty_list_is_204: bool, query_string: str
+) -> Response:
     accept = request.headers.get("Accept")
     if needs_accept and not (accept or "").strip():
         return empty(406)
-    upstream = state.orthanc.open_dicomweb(request.method, request.raw_path, request.query_string, accept)
+    upstream = state.orthanc.open_dicomweb(request.method, request.raw_path, query_string, accept)
     headers = {name: upstream.headers[name] for name in _COPIED_HEADERS if name in upstream.headers}
     length = headers.pop("Content-Length", None)
     head = b""
@@ -41,7 +45,9 @@ def _forward(request: Request, state: FacadeState, *, needs_accept: bool, empty_
 
 
 def forward_qido(request: Request, state: FacadeState) -> Response:
-    return _forward(request, state, needs_accept=True, empty_list_is_204=True)
+    # Azure's default attributes differ between v1 and v2 (targets/facade/qido_defaults.py).
+    query_string = with_defaults(request.version, request.segments, request.query_string)
+    return _forward(request, state, needs_accept=True, empty_list_is_204=True, query_string=query_string)
 
 
 def forward_metadata(request: Request, state: FacadeState) -> Response:
@@ -66,4 +72,4 @@ def forward_metadata(request: Request, state: FacadeState) -> Response:
 
 
 def forward_retrieve(request: Request, state: FacadeState) -> Response:
-    return _forward(request, state, needs_accept=False, empty_list_is_204=False)
+    return _forward(request, state, needs_accept=False, empty_list_is_204=False, query_string=request.query_string)

@@ -2,11 +2,12 @@
 
 Usage from the command line (prints the v2 base URL, runs until SIGTERM/SIGINT):
     python -m targets.facade.server (--orthanc http://127.0.0.1:8042 | --start-orthanc)
-        [--port N] [--token-file FILE | --token-secret-env NAME] [--pidfile FILE]
+        [--port N] [--token-file FILE | --token-secret-env NAME] [--pidfile FILE] [--sequence-gap EVERY:SIZE]
 
 --token-file accepts the listed bearer tokens; --token-secret-env names the environment variable
 holding the secret of the test credential (targets/facade/credential.py), whose signed, expiring
-tokens are then the only ones accepted.
+tokens are then the only ones accepted. --sequence-gap 25:150 skips 150 change-feed sequence numbers
+after every 25 entries, as Azure's identity column does after rolled-back inserts (changefeed.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from targets.facade.auth import SignedTokens, StaticTokens, TokenVerifier
+from targets.facade.changefeed import ChangeFeed, SequenceGap
 from targets.facade.handler import FacadeHTTPServer
 from targets.facade.orthanc_api import OrthancClient
 from targets.facade.state import FacadeState
@@ -41,10 +43,12 @@ class AzureFacade:
         tokens: set[str] | None = None,
         token_secret: str | None = None,
         port: int = 0,
+        sequence_gap: SequenceGap | None = None,
     ) -> None:
         self.orthanc_rest_url = orthanc_rest_url.rstrip("/")
         self.verifier = _verifier(tokens, token_secret)
         self.port = port
+        self.sequence_gap = sequence_gap
         self._server: FacadeHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -60,7 +64,7 @@ class AzureFacade:
         orthanc = OrthancClient(self.orthanc_rest_url)
         if not orthanc.is_up():
             raise ServerStartError(f"no Orthanc answers GET {self.orthanc_rest_url}/system")
-        self._server = FacadeHTTPServer(self.port, FacadeState(orthanc, self.verifier))
+        self._server = FacadeHTTPServer(self.port, FacadeState(orthanc, self.verifier, ChangeFeed(self.sequence_gap)))
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="azure-facade", daemon=True)
         self._thread.start()
@@ -94,14 +98,27 @@ def _verifier(tokens: set[str] | None, token_secret: str | None) -> TokenVerifie
     return None
 
 
+def _sequence_gap(text: str) -> SequenceGap:
+    every, _, size = text.partition(":")
+    if not (every.isdigit() and size.isdigit() and int(every) > 0):
+        raise argparse.ArgumentTypeError(f"expected EVERY:SIZE (e.g. 25:150), got {text!r}")
+    return SequenceGap(int(every), int(size))
+
+
 @contextmanager
 def facade_over_fresh_orthanc(
-    *, tokens: set[str] | None = None, token_secret: str | None = None, port: int = 0
+    *,
+    tokens: set[str] | None = None,
+    token_secret: str | None = None,
+    port: int = 0,
+    sequence_gap: SequenceGap | None = None,
 ) -> Iterator[AzureFacade]:
     """A throw-away Orthanc and a facade in front of it; both stop on exit (Orthanc by its pid)."""
     with (
         OrthancServer() as orthanc,
-        AzureFacade(orthanc.rest_url, tokens=tokens, token_secret=token_secret, port=port) as facade,
+        AzureFacade(
+            orthanc.rest_url, tokens=tokens, token_secret=token_secret, port=port, sequence_gap=sequence_gap
+        ) as facade,
     ):
         yield facade
 
@@ -116,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     auth.add_argument("--token-file", type=Path, help="valid bearer tokens, one a line")
     auth.add_argument("--token-secret-env", help="environment variable holding the test credential's secret")
     parser.add_argument("--pidfile", type=Path, help="write this process's pid here")
+    parser.add_argument(
+        "--sequence-gap",
+        type=_sequence_gap,
+        metavar="EVERY:SIZE",
+        help="skip SIZE sequence numbers every EVERY entries",
+    )
     args = parser.parse_args(argv)
     tokens = read_tokens(args.token_file) if args.token_file else None
     secret = None
@@ -126,9 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     stopping = stop_requests()
     with ExitStack() as stack:
         if args.start_orthanc:
-            facade = stack.enter_context(facade_over_fresh_orthanc(tokens=tokens, token_secret=secret, port=args.port))
+            facade = stack.enter_context(
+                facade_over_fresh_orthanc(
+                    tokens=tokens, token_secret=secret, port=args.port, sequence_gap=args.sequence_gap
+                )
+            )
         else:
-            facade = stack.enter_context(AzureFacade(args.orthanc, tokens=tokens, token_secret=secret, port=args.port))
+            facade = stack.enter_context(
+                AzureFacade(
+                    args.orthanc, tokens=tokens, token_secret=secret, port=args.port, sequence_gap=args.sequence_gap
+                )
+            )
         if args.pidfile:
             args.pidfile.write_text(str(os.getpid()))
         print(facade.url("v2"), flush=True)

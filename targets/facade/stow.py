@@ -20,6 +20,10 @@ from targets.facade.uids import is_valid_uid
 PROCESSING_FAILURE = 272  # 0x0110: the file could not be parsed
 VALIDATION_FAILED = 43264  # 0xA900
 ALREADY_EXISTS = 45070  # 0xB00E, Azure-specific
+# WarningReason (PS3.18 Annex I.2.1): Azure sets 0xB007 for implicit VR input (StoreDatasetValidator.cs,
+# ImplicitValueRepresentationValidator.cs at eeefbe4d7; reference 1.1).
+DATASET_DOES_NOT_MATCH_SOP_CLASS = 45063
+IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
 
 REQUIRED_UIDS = {
     "StudyInstanceUID": "(0020,000D)",
@@ -37,6 +41,7 @@ class Outcome:
     failure: int | None = None
     comment: str | None = None
     retrieve_url: str | None = None
+    warning: int | None = None
 
 
 class UnsupportedMediaType(Exception):
@@ -147,6 +152,8 @@ def _store(part: Part, path_study: str | None, request: Request, state: FacadeSt
             return outcome
         state.feed.record_create(key, state.orthanc.instance_metadata(*key))
     outcome.retrieve_url = request.versioned_url(f"studies/{key.study}/series/{key.series}/instances/{key.sop}")
+    if getattr(dataset.file_meta, "TransferSyntaxUID", None) == IMPLICIT_VR_LITTLE_ENDIAN:
+        outcome.warning = DATASET_DOES_NOT_MATCH_SOP_CLASS
     return outcome
 
 
@@ -162,6 +169,8 @@ def _item(outcome: Outcome) -> dict[str, Any]:
         item["00081155"] = _attribute("UI", outcome.sop_instance)
     if outcome.retrieve_url is not None:
         item["00081190"] = _attribute("UR", outcome.retrieve_url)
+    if outcome.warning is not None:
+        item["00081196"] = _attribute("US", outcome.warning)
     if outcome.failure is not None:
         item["00081197"] = _attribute("US", outcome.failure)
     if outcome.comment is not None:
@@ -181,5 +190,8 @@ def _response(outcomes: list[Outcome], path_study: str | None, request: Request)
         dataset["00081198"] = _attribute("SQ", *(_item(outcome) for outcome in failed))
     if stored:
         dataset["00081199"] = _attribute("SQ", *(_item(outcome) for outcome in stored))
-    status = 409 if not stored else 202 if failed else 200
+    # From v2 on, a WarningReason on any stored instance makes the answer 202 too (StoreService.cs
+    # returnWarning202, StoreResponseBuilder.BuildResponse at eeefbe4d7; reference 1.1).
+    warned = request.version != "1" and any(outcome.warning is not None for outcome in stored)
+    status = 409 if not stored else 202 if failed or warned else 200
     return json_body(status, dataset, DICOM_JSON)

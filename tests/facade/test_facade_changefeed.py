@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from fixtures.changefeed import FeedPosition, current_position, read_feed
+from fixtures.client import DicomwebClient
+from fixtures.target import resolve_target
+from targets.facade.changefeed import SequenceGap
 from targets.facade.server import AzureFacade, facade_over_fresh_orthanc
 
 from .helpers import make_instance, new_uid, store
 
+FACADE_TARGET = Path(__file__).resolve().parents[2] / "targets" / "azure-facade.toml"
 ENTRY_KEYS = {"sequence", "studyInstanceUid", "seriesInstanceUid", "sopInstanceUid", "action", "timestamp", "state"}
 
 
@@ -182,3 +188,28 @@ def test_v2_accepts_its_wider_limit(facade: AzureFacade) -> None:
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_latest_rejects_an_invalid_include_metadata(facade: AzureFacade, version: str) -> None:
     assert _get(f"{facade.url(version)}/changefeed/latest", includeMetadata="asdf").status_code == 400
+
+
+# --- sequence gaps (Azure's ChangeFeed.Sequence is an identity column: rolled-back inserts burn numbers) ---------
+
+
+def test_v1_sequence_gaps_and_the_suites_reader(facade: AzureFacade) -> None:
+    """With a gap of 150 numbers after every 4 entries, v1 pages span sequence numbers, an empty page lies inside
+    the feed, and the suite's own reader (fixtures/changefeed.py) still reads every entry up to latest."""
+    with AzureFacade(facade.orthanc_rest_url, sequence_gap=SequenceGap(every=4, size=150)) as gapped:
+        base = gapped.url("v1")
+        sops = _store_series(base, 10)
+        sequences = [entry["sequence"] for entry in _feed(base, offset=0, limit=100)]
+        assert sequences == [1, 2, 3, 4], "limit spans sequence numbers: the gap ends the first page"
+        assert _feed(base, offset=4, limit=100) == [], "an empty page that is not the end of the feed"
+        latest = _latest_sequence(base)
+        assert latest == 10 + 2 * 150
+        client = DicomwebClient(resolve_target({"url": base, "target": str(FACADE_TARGET), "auth": "none"}), None)
+        entries = read_feed(client, FeedPosition(sequence=0))
+        assert [entry["sopinstanceuid"] for entry in entries] == sops
+        assert [entry["sequence"] for entry in entries] == [1, 2, 3, 4, 155, 156, 157, 158, 309, 310]
+        assert current_position(client).sequence == latest
+        for instance_sop in sops:  # leave Orthanc as the module found it
+            entry = next(e for e in entries if e["sopinstanceuid"] == instance_sop)
+            path = f"studies/{entry['studyinstanceuid']}/series/{entry['seriesinstanceuid']}/instances/{instance_sop}"
+            assert requests.delete(f"{base}/{path}", timeout=30).status_code == 204

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
 import requests
+from pydicom.dataset import Dataset
+from pydicom.uid import ImplicitVRLittleEndian
 
 from targets.facade.server import AzureFacade, facade_over_fresh_orthanc
 
@@ -261,3 +264,38 @@ def test_a_truncated_multipart_body_answers_400(base: str) -> None:
     body = multipart([(data, "application/dicom")])
     response = post(f"{base}/studies", body[: len(body) // 2], multipart_type())
     assert response.status_code == 400
+
+
+# --- WarningReason for implicit VR input (StoreDatasetValidator.cs, StoreService.cs returnWarning202) -----------
+
+
+def _implicit_vr_file() -> tuple[Dataset, bytes]:
+    dataset, _ = make_instance()
+    dataset.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, implicit_vr=True, little_endian=True, enforce_file_format=True)
+    return dataset, buffer.getvalue()
+
+
+@pytest.mark.parametrize(("version", "status"), [("v2", 202), ("v1", 200)])
+def test_implicit_vr_is_stored_with_warning_reason_45063(facade: AzureFacade, version: str, status: int) -> None:
+    """v2 answers 202 for a store whose only news is a WarningReason; v1 answers 200 with the same item."""
+    dataset, data = _implicit_vr_file()
+    response = store(facade.url(version), data)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert "00081198" not in body
+    (item,) = sequence(body, "00081199")
+    assert value(item, "00081196") == 45063
+    assert value(item, "00081155") == dataset.SOPInstanceUID
+    path = f"studies/{dataset.StudyInstanceUID}/series/{dataset.SeriesInstanceUID}/instances/{dataset.SOPInstanceUID}"
+    assert retrieve(f"{facade.url(version)}/{path}").status_code == 200
+    assert requests.delete(f"{facade.url(version)}/{path}", timeout=30).status_code == 204
+
+
+def test_explicit_vr_has_no_warning_reason(base: str) -> None:
+    _, data = make_instance()
+    response = store(base, data)
+    assert response.status_code == 200, response.text
+    (item,) = sequence(response.json(), "00081199")
+    assert "00081196" not in item

@@ -187,6 +187,29 @@ def _metadata_of_another_instance(entry: dict[str, Json]) -> None:
         metadata["00080018"] = {"vr": "UI", "Value": ["2.25.1"]}
 
 
+PATIENT_NAME = "00100010"
+
+
+def _without_patient_name(entry: dict[str, Json]) -> None:
+    metadata = entry.get(_field(entry, "metadata"))
+    if isinstance(metadata, dict):
+        metadata.pop(PATIENT_NAME, None)
+
+
+def _datasets_without_patient_name(document: Json) -> Json:
+    for dataset in document if isinstance(document, list) else []:
+        if isinstance(dataset, dict):
+            dataset.pop(PATIENT_NAME, None)
+    return document
+
+
+def lose_patient_name_everywhere(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """The feed's metadata and the metadata resource both lack the stored PatientName: consistent, and wrong."""
+    if re.search(METADATA, request.path):
+        return distort_json(_datasets_without_patient_name)(request, forward)
+    return each_entry(_without_patient_name)(request, forward)
+
+
 def latest_is_the_first_entry(request: ProxyRequest, forward: Forward) -> ProxyResponse:
     """Answer /changefeed/latest with the feed's oldest entry."""
     params = {name: value for name, value in params_of(request).items() if name.lower() == "includemetadata"}
@@ -237,6 +260,27 @@ def find_what_was_searched(request: ProxyRequest, forward: Forward) -> ProxyResp
     return ProxyResponse(
         200, CaseInsensitiveDict({"Content-Type": "application/dicom+json"}), json.dumps([result]).encode()
     )
+
+
+# --- STOW: Azure v2's 202 for a store with warnings ------------------------------------------------
+
+_IMPLICIT_VR_META = b"1.2.840.10008.1.2\x00"  # the file meta TransferSyntaxUID, NUL-padded (PS3.5 9.1)
+_SOP_INSTANCE_UID = re.compile(rb"\x02\x00\x03\x00UI..([0-9.]+)", re.DOTALL)  # MediaStorageSOPInstanceUID
+
+
+def implicit_vr_store(request: ProxyRequest) -> bool:
+    return _IMPLICIT_VR_META in request.body
+
+
+def warned_202_without_storing(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """Answer an implicit VR store with Azure v2's 202 and WarningReason 45063, and store nothing."""
+    sops = [match.decode() for match in _SOP_INSTANCE_UID.findall(request.body)]
+    items = [
+        {"00081155": {"vr": "UI", "Value": [sop]}, "00081196": {"vr": "US", "Value": [45063]}}
+        for sop in dict.fromkeys(sops)
+    ]
+    body = json.dumps({"00081199": {"vr": "SQ", "Value": items}}).encode()
+    return ProxyResponse(202, CaseInsensitiveDict({"Content-Type": "application/dicom+json"}), body)
 
 
 # --- metadata ETags --------------------------------------------------------------------------------
@@ -313,11 +357,16 @@ RULES: list[AzureRule] = [
           rewrite_query(_include_metadata(None))),
     _rule("cf-metadata-of-another-instance", "an entry's metadata is its instance's", "GET", FEED_OR_LATEST,
           each_entry(_metadata_of_another_instance)),
+    _rule("cf-and-metadata-lose-patient-name", "an entry's metadata is what was stored, not what /metadata says",
+          "GET", rf"(?:{FEED_OR_LATEST})|(?:{METADATA})", lose_patient_name_everywhere),
     # change feed: bad requests
     _rule("cf-bad-request-answered-200", "invalid parameters answer 400", "GET", FEED_OR_LATEST,
           on_status(400, bad_request_answered_with_an_empty_feed)),
     _rule("cf-v2-refuses-limit-200", "v2 accepts limit=200", "GET", FEED, answer(400),
           when=lambda request: params_of(request).get("limit") == "200"),
+    # STOW
+    _rule("stow-202-warning-without-storing", "a 202 with warnings means stored", "POST", rf"{_ROOT}/studies$",
+          warned_202_without_storing, when=implicit_vr_store),
     # API versions
     _rule("version-header-missing", "answers list the supported versions", "GET", ANY_VERSIONED,
           distort(set_header("api-supported-versions", None))),
@@ -360,8 +409,18 @@ AZURE_FAULTS: dict[str, Rule] = {
 
 _GONE = ("wado-serves-the-deleted", "qido-finds-the-deleted")
 
-# Every requirement of suites/catalog/azure.toml, and the faults that must make each of its checks FAIL.
+# The tutorial's deletes (suites/delete/test_delete_tutorial.py, catalogued in requirements.toml): beyond the
+# plain delete faults of tests/faults/test_every_check_can_fail.py, a delete must also be seen in WADO and QIDO.
+TUTORIAL_DELETE_FAULTS: dict[str, tuple[str, ...]] = {
+    "AZ-DEL-001": _GONE,
+    "AZ-DEL-002": _GONE,
+    "AZ-DEL-003": _GONE,
+}
+
+# Every requirement of suites/catalog/azure.toml (and the tutorial's deletes), and the faults that must make each
+# of its checks FAIL.
 AZURE_FAULT_TABLE: dict[str, tuple[str, ...]] = {
+    **TUTORIAL_DELETE_FAULTS,
     "AZ-DEL-100": ("del-instance-204-without-deleting", *_GONE),
     "AZ-DEL-101": ("del-repeat-answers-204",),
     "AZ-DEL-102": ("del-instance-deletes-its-study",),
@@ -393,7 +452,7 @@ AZURE_FAULT_TABLE: dict[str, tuple[str, ...]] = {
     "AZ-CF-134": ("cf-deleted-shown-as-current",),
     "AZ-CF-135": ("cf-latest-is-the-first-entry",),
     "AZ-CF-136": ("cf-latest-is-the-first-entry", "cf-delete-entries-carry-metadata", "cf-deleted-shown-as-current"),
-    "AZ-CF-140": ("cf-never-includes-metadata", "cf-metadata-of-another-instance"),
+    "AZ-CF-140": ("cf-never-includes-metadata", "cf-metadata-of-another-instance", "cf-and-metadata-lose-patient-name"),
     "AZ-CF-141": ("cf-ignores-include-metadata-false",),
     "AZ-CF-150": ("cf-bad-request-answered-200",),
     "AZ-CF-151": ("cf-bad-request-answered-200",),

@@ -23,10 +23,17 @@ from pathlib import Path
 import pytest
 
 from fixtures.conformance import CATALOG_DIR, LATEST_API_VERSION, load_catalog
+from targets.facade.changefeed import SequenceGap
 from targets.facade.server import AzureFacade
 from targets.orthanc_server import OrthancServer
 from tests.faults.proxy import FaultProxy, Rule
-from tests.faults.rules_azure import AZURE_FAULT_TABLE, AZURE_FAULTS, EXPIRED_TOKEN, VALID_TOKEN
+from tests.faults.rules_azure import (
+    AZURE_FAULT_TABLE,
+    AZURE_FAULTS,
+    EXPIRED_TOKEN,
+    TUTORIAL_DELETE_FAULTS,
+    VALID_TOKEN,
+)
 from tests.faults.test_every_check_can_fail import SuiteRun, describe, suite_result
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +41,9 @@ FACADE_TARGET = PROJECT_ROOT / "targets" / "azure-facade.toml"
 # The facade answers synchronously, so a fault run need not wait 10 s for a 204 delete that did nothing.
 FAULT_VISIBILITY_TIMEOUT = 2
 SUITE_FILES = (
+    "suites/delete/test_delete_tutorial.py::test_delete_instance",
+    "suites/delete/test_delete_tutorial.py::test_delete_series",
+    "suites/delete/test_delete_tutorial.py::test_delete_study",
     "suites/delete/test_delete_scenarios.py",
     "suites/changefeed/test_changefeed_paging.py",
     "suites/changefeed/test_changefeed_states.py",
@@ -64,8 +74,9 @@ def fast_target(workdir: Path) -> Path:
 
 
 def azure_requirements() -> set[str]:
+    """The requirements this module judges: azure.toml's and the tutorial's deletes."""
     with (CATALOG_DIR / "azure.toml").open("rb") as handle:
-        return set(tomllib.load(handle))
+        return set(tomllib.load(handle)) | set(TUTORIAL_DELETE_FAULTS)
 
 
 class Runner:
@@ -161,7 +172,12 @@ class Plan:
 def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
     with ExitStack() as stack:
         orthanc = stack.enter_context(OrthancServer())
-        facades = [stack.enter_context(AzureFacade(orthanc.rest_url, tokens={VALID_TOKEN})) for _ in range(LANES)]
+        # Sequence gaps as Azure's identity column makes them: v1 readers must read past empty pages.
+        gap = SequenceGap(every=25, size=150)
+        facades = [
+            stack.enter_context(AzureFacade(orthanc.rest_url, tokens={VALID_TOKEN}, sequence_gap=gap))
+            for _ in range(LANES)
+        ]
         proxies = [stack.enter_context(FaultProxy(facade.base_url)) for facade in facades]
         runner = Runner(proxies, tmp_path_factory.mktemp("azure-faults"))
         try:
