@@ -1,7 +1,13 @@
 """Start and stop a throw-away Orthanc with the DICOMweb plugin on a free loopback port.
 
+Two generations, each a Debian release: "1.10" is Debian 12's Orthanc 1.10.1 + DICOMweb 1.7, "1.12" is
+Debian 13's Orthanc 1.12.7 + DICOMweb 1.20. The host's own release runs from the host's packages; the other
+runs as `chroot ROOT /usr/sbin/Orthanc CONFIG` in a cached Debian root (targets/debian_root.py builds it on
+first use), with its configuration and storage inside that root. No generation = the host's Orthanc.
+The GDCM plugin (orthanc-gdcm) is loaded only when asked for.
+
 Usage from the command line (prints the DICOMweb URL, runs until SIGTERM/SIGINT):
-    python -m targets.orthanc_server [--port N] [--workdir DIR] [--pidfile FILE]
+    python -m targets.orthanc_server [--generation 1.10|1.12] [--gdcm] [--port N] [--workdir DIR] [--pidfile FILE]
 """
 
 from __future__ import annotations
@@ -17,11 +23,17 @@ from pathlib import Path
 
 import requests
 
+from targets.debian_root import DebianRootError, ensure_root, host_release
 from targets.local_server import ServerStartError, free_port, serve_until, stop_process, stop_requests, wait_until
 
 ORTHANC_BINARY_CANDIDATES = ("Orthanc", "/usr/sbin/Orthanc")
+CHROOT_BINARY = "/usr/sbin/Orthanc"
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
+GDCM_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancGdcm.so")
 INSTALL_HINT = "install it with: apt-get install -y orthanc orthanc-dicomweb"
+GDCM_HINT = "install it with: apt-get install -y orthanc-gdcm"
+# Orthanc generation -> the Debian release that packages it.
+GENERATIONS = {"1.10": "bookworm", "1.12": "trixie"}
 
 
 def find_orthanc_binary() -> str:
@@ -32,15 +44,17 @@ def find_orthanc_binary() -> str:
     raise ServerStartError(f"Orthanc is not installed; {INSTALL_HINT}")
 
 
-def orthanc_config(port: int, storage: Path, users: dict[str, str] | None = None) -> dict[str, object]:
+def orthanc_config(
+    port: int, storage: Path, users: dict[str, str] | None = None, plugins: tuple[Path, ...] = (DICOMWEB_PLUGIN,)
+) -> dict[str, object]:
     config: dict[str, object] = {
         "Name": "dicomweb-conformance",
         "HttpPort": port,
         "StorageDirectory": str(storage),
         "IndexDirectory": str(storage),
-        "Plugins": [str(DICOMWEB_PLUGIN)],
+        "Plugins": [str(plugin) for plugin in plugins],
         "DicomServerEnabled": False,
-        # Orthanc 1.10 has no bind-address option: it listens on every interface,
+        # Orthanc 1.10 and 1.12 have no bind-address option: they listen on every interface,
         # so refuse every non-loopback client.
         "RemoteAccessAllowed": False,
         "AuthenticationEnabled": bool(users),
@@ -52,16 +66,37 @@ def orthanc_config(port: int, storage: Path, users: dict[str, str] | None = None
     return config
 
 
+def debian_root_for(generation: str | None) -> Path | None:
+    """The Debian root that runs `generation`, built if needed; None when the host's packages run it."""
+    if generation is None:
+        return None
+    if generation not in GENERATIONS:
+        raise ServerStartError(f"unknown Orthanc generation {generation!r}: choose one of {', '.join(GENERATIONS)}")
+    release = GENERATIONS[generation]
+    if release == host_release():
+        return None
+    try:
+        return ensure_root(release)
+    except DebianRootError as error:
+        raise ServerStartError(f"cannot run Orthanc {generation} (Debian {release}): {error}") from None
+
+
 @dataclass
 class OrthancServer:
-    """A throw-away Orthanc. `with OrthancServer() as server: server.dicomweb_url`."""
+    """A throw-away Orthanc. `with OrthancServer() as server: server.dicomweb_url`.
+
+    `generation` ("1.10" or "1.12", see GENERATIONS) picks the Debian release whose Orthanc runs; None runs
+    the host's. `gdcm` loads the GDCM plugin too. Under a chroot, `workdir` must lie inside the root."""
 
     port: int = 0
     workdir: Path | None = None
     users: dict[str, str] | None = None
     start_timeout: float = 30.0
+    generation: str | None = None
+    gdcm: bool = False
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _owns_workdir: bool = field(default=False, init=False, repr=False)
+    _root: Path | None = field(default=None, init=False, repr=False)
 
     @property
     def rest_url(self) -> str:
@@ -79,22 +114,37 @@ class OrthancServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def root(self) -> Path | None:
+        """The Debian root Orthanc runs in (chroot), or None when it runs from the host's packages."""
+        return self._root
+
     def start(self) -> OrthancServer:
-        binary = find_orthanc_binary()
-        if not DICOMWEB_PLUGIN.exists():
-            raise ServerStartError(f"the Orthanc DICOMweb plugin is missing ({DICOMWEB_PLUGIN}); {INSTALL_HINT}")
+        self._root = root = debian_root_for(self.generation)
+        plugins = (DICOMWEB_PLUGIN, GDCM_PLUGIN) if self.gdcm else (DICOMWEB_PLUGIN,)
+        for plugin, hint in zip(plugins, (INSTALL_HINT, GDCM_HINT), strict=False):
+            if not self._outside(plugin).exists():
+                raise ServerStartError(f"the Orthanc plugin {self._outside(plugin)} is missing; {hint}")
+        command = ["chroot", str(root), CHROOT_BINARY] if root else [find_orthanc_binary()]
         if self.workdir is None:
-            self.workdir = Path(tempfile.mkdtemp(prefix="orthanc-"))
+            # Under a chroot, configuration and storage live inside the root, where Orthanc sees them.
+            scratch = root / "tmp" if root else None
+            self.workdir = Path(tempfile.mkdtemp(prefix="orthanc-", dir=scratch))
             self._owns_workdir = True
         self.port = self.port or free_port()
         storage = self.workdir / "storage"
         storage.mkdir(parents=True, exist_ok=True)
         config_path = self.workdir / "orthanc.json"
-        config_path.write_text(json.dumps(orthanc_config(self.port, storage, self.users), indent=2))
+        config = orthanc_config(self.port, self._inside(storage), self.users, plugins)
+        config_path.write_text(json.dumps(config, indent=2))
         log = self.workdir / "orthanc.log"
         with log.open("wb") as log_file:
+            # chroot(8) execs Orthanc, so the recorded pid is Orthanc's own.
             self._process = subprocess.Popen(
-                [binary, str(config_path)], stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                [*command, str(self._inside(config_path))],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         try:
             wait_until(self._answers, timeout=self.start_timeout, process=self._process, log=log)
@@ -102,6 +152,19 @@ class OrthancServer:
             self.stop()
             raise ServerStartError(f"Orthanc on port {self.port} {error}") from None
         return self
+
+    def _outside(self, path: Path) -> Path:
+        """Where a path Orthanc sees lies on the host."""
+        return self._root / path.relative_to("/") if self._root else path
+
+    def _inside(self, path: Path) -> Path:
+        """Where Orthanc sees a host path: under a chroot, relative to the root, which must contain it."""
+        if self._root is None:
+            return path
+        resolved, root = path.resolve(), self._root.resolve()
+        if not resolved.is_relative_to(root):
+            raise ServerStartError(f"{path} is outside the Debian root {root}: Orthanc {self.generation} cannot see it")
+        return Path("/") / resolved.relative_to(root)
 
     def _answers(self) -> bool:
         auth = next(iter(self.users.items())) if self.users else None
@@ -129,9 +192,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--pidfile", type=Path, help="write the Orthanc pid here")
+    parser.add_argument(
+        "--generation",
+        choices=sorted(GENERATIONS),
+        help="1.10 = Debian 12's Orthanc, 1.12 = Debian 13's (default: the host's); the release that is not "
+        "the host's runs in a cached Debian root, built on first use",
+    )
+    parser.add_argument("--gdcm", action="store_true", help="also load the GDCM plugin (orthanc-gdcm)")
     args = parser.parse_args(argv)
     stopping = stop_requests()
-    server = OrthancServer(port=args.port, workdir=args.workdir).start()
+    try:
+        server = OrthancServer(port=args.port, workdir=args.workdir, generation=args.generation, gdcm=args.gdcm)
+        server.start()
+    except ServerStartError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     if args.pidfile:
         args.pidfile.write_text(str(server.pid))
     print(server.dicomweb_url, flush=True)
