@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,10 +21,23 @@ from tests.integration.suite_runner import ROOT, declared_outcomes, orthanc_inst
 ORTHANC_TARGET = str(ROOT / "targets" / "orthanc.toml")
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_every_check_matches_the_declared_outcome(orthanc: OrthancServer, tmp_path: Path, workers: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("generation", "workers"),
+    [("1.10", []), ("1.10", ["-n", "2"]), ("1.12", [])],
+    ids=["1.10-serial", "1.10-xdist", "1.12-serial"],
+)
+def test_every_check_matches_the_declared_outcome(tmp_path: Path, generation: str, workers: list[str]) -> None:
+    """One target file serves both Orthanc generations (Debian 12's 1.10.1, Debian 13's 1.12.7)."""
+    with OrthancServer(generation=generation) as orthanc:
+        _every_check_matches(orthanc, tmp_path, workers)
+
+
+def _every_check_matches(orthanc: OrthancServer, tmp_path: Path, workers: list[str]) -> None:
     run = run_suite(tmp_path, "--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", ORTHANC_TARGET, *workers)
     assert run.returncode == 0, run.output
+    version = requests.get(f"{orthanc.rest_url}/system", timeout=10).json()["Version"]
+    assert run.server_version == version
+    assert f"server: Orthanc {version}" in run.output
     checks = run.conformance["checks"]
     target = resolve_target({"url": orthanc.dicomweb_url, "target": ORTHANC_TARGET}, {})
     requirements = {nodeid: check["requirement"] for nodeid, check in checks.items()}
@@ -123,3 +138,28 @@ def test_the_real_server_version_is_reported(orthanc: OrthancServer, tmp_path: P
     version = requests.get(f"{orthanc.rest_url}/system", timeout=10).json()["Version"]
     assert run.conformance["server"] == {"name": "Orthanc", "version": version, "source": f"{orthanc.rest_url}/system"}
     assert f"server: Orthanc {version} + DICOMweb plugin" in run.output
+
+
+def test_orthanc_112_with_gdcm_dies_on_a_frames_request_and_the_run_says_so(tmp_path: Path) -> None:
+    """Debian 13's Orthanc 1.12.7 with its GDCM plugin crashes on frames asked for in an unsupported syntax: the
+    summary names that request and the run ends within 30 s of the crash."""
+    with OrthancServer(generation="1.12", gdcm=True) as orthanc:
+        died: list[float] = []
+        watcher = threading.Thread(target=_note_death, args=(orthanc, died), daemon=True)
+        watcher.start()
+        run = run_suite(tmp_path, "--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", ORTHANC_TARGET)
+        ended = time.monotonic()
+    assert died, "the server did not die: GDCM no longer crashes, so this test has nothing to show"
+    assert ended - died[0] < 30, f"the run went on {ended - died[0]:.0f} s after the server died"
+    assert run.returncode == 1, run.output[-3000:]
+    assert run.conformance["server_down"].startswith("THE SERVER STOPPED ANSWERING")
+    assert "/frames/1" in run.conformance["server_down"].split("did not answer:")[1]
+    assert run.conformance["verdict"].startswith("NOT CONFORMANT: the server stopped answering")
+    crashed = [c for c in run.conformance["checks"].values() if c["outcome"] == "FAIL"]
+    assert [c["feature"] for c in crashed] == ["wado.frames"], crashed  # the check whose request it did not survive
+
+
+def _note_death(orthanc: OrthancServer, died: list[float]) -> None:
+    while orthanc.running:
+        time.sleep(0.05)
+    died.append(time.monotonic())
