@@ -36,6 +36,7 @@ from tests.faults.test_every_check_can_fail import (
     ServerUnderTest,
     SuiteRun,
     SuiteRunner,
+    assert_nothing_left,
     describe,
     outcomes_of,
     runner_for,
@@ -59,8 +60,10 @@ def without_deviations(target: Path, destination: Path) -> Path:
 @contextmanager
 def orthanc_runner(target: Path, pool: ThreadPoolExecutor, workdir: Path) -> Iterator[SuiteRunner]:
     server = ServerUnderTest("orthanc", target, "/dicom-web", {})
-    with OrthancServer() as orthanc, runner_for(server, orthanc.rest_url, pool, workdir) as runner:
-        yield runner
+    with OrthancServer() as orthanc:
+        with runner_for(server, orthanc.rest_url, pool, workdir) as runner:
+            yield runner
+        assert_nothing_left(orthanc)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import requests
 
 from targets.facade.server import facade_over_fresh_orthanc
 from targets.orthanc_server import OrthancServer
@@ -330,11 +331,16 @@ def pool() -> Iterator[ThreadPoolExecutor]:
 def orthanc_plan(
     request: pytest.FixtureRequest, pool: ThreadPoolExecutor, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Plan]:
-    with (
-        OrthancServer() as orthanc,
-        runner_for(ORTHANC, orthanc.rest_url, pool, tmp_path_factory.mktemp("orthanc")) as runner,
-    ):
-        yield Plan(runner, selected_cases(request.session, ORTHANC))
+    with OrthancServer() as orthanc:
+        with runner_for(ORTHANC, orthanc.rest_url, pool, tmp_path_factory.mktemp("orthanc")) as runner:
+            yield Plan(runner, selected_cases(request.session, ORTHANC))
+        assert_nothing_left(orthanc)
+
+
+def assert_nothing_left(orthanc: OrthancServer) -> None:
+    """Whatever the faults made the server answer, every run removed all it stored (issue 8, item 8)."""
+    left = requests.get(f"{orthanc.rest_url}/instances", timeout=30).json()
+    assert left == [], f"{len(left)} instance(s) stored by the suite runs are still on Orthanc"
 
 
 @pytest.fixture(scope="module")
