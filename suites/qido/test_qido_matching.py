@@ -123,6 +123,12 @@ CASE_SENSITIVE_CASES = [
     case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", c.value("B", "AccessionNumber").lower())]),
     case("StudyID", STUDIES_ROUTE, lambda c: [("StudyID", c.value("C", "StudyID").lower())]),
 ]
+# The same searches in the stored case: the positive control that the key is matched at all.
+STORED_CASE = {
+    "PatientID": lambda c: [("PatientID", c.value("B", "PatientID"))],
+    "AccessionNumber": lambda c: [("AccessionNumber", c.value("B", "AccessionNumber"))],
+    "StudyID": lambda c: [("StudyID", c.value("C", "StudyID"))],
+}
 
 
 @pytest.mark.req("DW-QIDO-110")
@@ -184,7 +190,12 @@ def test_keys_combine(
 def test_single_value_is_case_sensitive(
     client: DicomwebClient, qido_depth_corpus: QidoCorpus, search_case: Case
 ) -> None:
-    """A non-PN value in the wrong case matches nothing: single value matching is case-sensitive."""
+    """A non-PN value in the wrong case matches nothing, while the stored case finds the study: single value
+    matching is case-sensitive (an empty answer alone would pass a server that finds nothing at all)."""
+    keyword = search_case.build(qido_depth_corpus)[0][0]
+    # AccessionNumber is also the corpus scope, so its control cannot discriminate; it still must find the study.
+    control = Case(search_case.route, STORED_CASE[keyword], discriminating=keyword != "AccessionNumber")
+    run_case(client, qido_depth_corpus, STANDARD_RULES, control)
     query = search_case.query(qido_depth_corpus)
     response = search(client, search_case.route.path(qido_depth_corpus), query)
     # 204 and 200 [] both say "no match"; which one a search owes is DW-QIDO-155's business, not this check's.
@@ -230,6 +241,18 @@ def test_fuzzy_matching_or_warning(
                 response=response,
             )
         return
+    scope = expected_results(
+        qido_depth_corpus, STUDIES_ROUTE, scoped(qido_depth_corpus, STUDIES_ROUTE, []), STANDARD_RULES
+    )
+    if found >= scope and not fuzzy_targets >= scope:
+        # Fuzzy matching is the implementation's (PS3.18 8.3.4.2), but it still matches on the key: an answer
+        # holding every study in scope, names unrelated to the value included, ignored the key.
+        raise fail(
+            f"{describe(STUDIES_ROUTE, query)}: every study in scope came back: the key was ignored",
+            expected=f"results including {sorted(fuzzy_targets)}, not all of {sorted(scope)}",
+            actual=sorted(found),
+            response=response,
+        )
     if not fuzzy_targets <= found:
         raise fail(
             f"{describe(STUDIES_ROUTE, query)}: neither fuzzy matching nor a Warning 299 (PS3.18 8.3.4.2)",

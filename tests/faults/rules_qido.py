@@ -525,6 +525,18 @@ _FAULTS = [
     _search("qido-no-wildcards", "* and ? are wildcards", lambda r, f: json_answer(200, []), when=_has_wildcard),
     _search("qido-names-find-nothing", "a stored person name is found", no_content, when=_has_person_name),
     _search(
+        "qido-identifiers-find-nothing",
+        "a stored PatientID, AccessionNumber or StudyID is found",
+        lambda r, f: json_answer(200, []),
+        query=r"(^|&)(PatientID|AccessionNumber|StudyID)=",
+    ),
+    _search(
+        "qido-fuzzy-ignores-the-name",
+        "a fuzzy search still matches on its key",
+        rewrite_query(without("PatientName", "ReferringPhysicianName")),
+        query="fuzzymatching=true",
+    ),
+    _search(
         "qido-uid-list-first-only", "every UID of a list matches", rewrite_query(first_uid_only), when=_has_uid_list
     ),
     _search("qido-range-start-only", "a range covers its span", rewrite_query(range_start_only), when=_has_range),

@@ -63,8 +63,10 @@ ORTHANC_CASES: dict[str, Expectation] = {
     "DW-QIDO-113": Expectation((*_LISTED, "qido-range-start-only")),
     "DW-QIDO-114": Expectation((*_LISTED, "qido-range-start-only")),
     "DW-QIDO-115": Expectation(_RESULTS),
-    "DW-QIDO-116": Expectation(repair="repair-qido-case-sensitive"),
-    "DW-QIDO-117": Expectation(repair="repair-qido-fuzzy-warning"),
+    # An empty answer alone passed a server that finds nothing; the stored-case control now fails it.
+    "DW-QIDO-116": Expectation(("qido-identifiers-find-nothing",), repair="repair-qido-case-sensitive"),
+    # Every study in scope for a fuzzy search passed a server that ignores the name.
+    "DW-QIDO-117": Expectation(("qido-fuzzy-ignores-the-name",), repair="repair-qido-fuzzy-warning"),
     "DW-QIDO-118": Expectation(("qido-fuzzy-400",)),
     "DW-QIDO-130": Expectation(_INCLUDED),
     "DW-QIDO-131": Expectation(_INCLUDED),
