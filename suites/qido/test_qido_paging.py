@@ -89,11 +89,14 @@ def test_walk_pages(
 def test_limit(
     client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, route: Route
 ) -> None:
-    """limit=3 with five or more matches answers exactly three distinct matches."""
+    """limit=3 with five or more matches answers exactly three distinct matches, or fewer with the Warning that
+    the server's own maximum was reached (PS3.18 8.3.4.4: a server may cap a page below the limit asked for)."""
     wanted = matches(qido_depth_corpus, route, qido_match_rules)
     found, response = page(client, qido_depth_corpus, route, ("limit", "3"))
-    if len(found) != 3 or len(set(found)) != 3 or not set(found) <= wanted:
-        raise fail(f"{route.name}: limit=3", expected=f"3 of {sorted(wanted)}", actual=found, response=response)
+    capped = 0 < len(found) < 3 and has_warning_299(response, "")
+    if not (len(found) == 3 or capped) or len(set(found)) != len(found) or not set(found) <= wanted:
+        expected = f"3 of {sorted(wanted)} (fewer only with a Warning 299)"
+        raise fail(f"{route.name}: limit=3", expected=expected, actual=found, response=response)
 
 
 @pytest.mark.req("DW-QIDO-152")
