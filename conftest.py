@@ -1,5 +1,6 @@
 pytest_plugins = [
     "fixtures.plugin",
+    "fixtures.interrupt",
     "fixtures.resources",
     "fixtures.stow_fixtures",
     "fixtures.retrieve_fixtures",
