@@ -40,6 +40,9 @@ class FacadeHTTPServer(ThreadingHTTPServer):
 
 class FacadeRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The Server header names the facade, so a run reports what it talked to (not "BaseHTTP/0.6 Python/3.11").
+    server_version = "AzureDicomFacade/0.1"
+    sys_version = ""
     server: FacadeHTTPServer
 
     def do_GET(self) -> None:
