@@ -9,12 +9,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+import requests
 
+from fixtures.checks import fail
 from fixtures.client import DicomwebClient
-from fixtures.dicomjson import key
-from fixtures.qido_checks import check_lacks, check_returned_values, describe, scoped, search
+from fixtures.dicomjson import DatasetJson, key
+from fixtures.qido_checks import (
+    attribute_problem,
+    check_lacks,
+    check_returned_values,
+    describe,
+    element,
+    not_supported,
+    results_of,
+    scoped,
+    search,
+    uids_of,
+)
 from fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
-from fixtures.qido_matching import INSTANCES_ROUTE, SERIES_ROUTE, STUDIES_ROUTE, Route
+from fixtures.qido_matching import (
+    INSTANCES_ROUTE,
+    SERIES_INSTANCES_ROUTE,
+    SERIES_ROUTE,
+    STUDIES_ROUTE,
+    STUDY_SERIES_ROUTE,
+    Route,
+)
+from fixtures.target import TargetConfig
 
 # The entity each level's cases search for: study A, its MR series A1, and A1's multi-frame instance.
 ENTITY = {STUDIES_ROUTE.level: "A", SERIES_ROUTE.level: "A1", INSTANCES_ROUTE.level: "A1-2"}
@@ -39,81 +60,163 @@ def attribute_id(keyword: str, form: str) -> str:
     return keyword if form == "keyword" else key(keyword)
 
 
-# Attributes outside the default result of Orthanc and of Azure v2, in Azure's includefield=all lists.
-SINGLE_CASES = [
-    pytest.param("study", "PatientAge", form, id=f"study-PatientAge-{form}") for form in ("keyword", "tag")
-] + [pytest.param("series", "SeriesTime", form, id=f"series-SeriesTime-{form}") for form in ("keyword", "tag")]
+# The routes of the includefield checks: the study search and the searches under the focus study and series,
+# so that what is judged is includefield, not whether the all-series and all-instances resources exist.
+INCLUDE_ROUTE = {"study": STUDIES_ROUTE, "series": STUDY_SERIES_ROUTE, "instance": SERIES_INSTANCES_ROUTE}
+FORMS = ("keyword", "tag")
+
+
+def entity_result(
+    client: DicomwebClient, corpus: QidoCorpus, route: Route, *extra: tuple[str, str]
+) -> tuple[DatasetJson, requests.Response]:
+    """The one result of a search for the level's corpus entity; any other answer fails the check."""
+    query = entity_query(corpus, route, *extra)
+    response = search(client, route.path(corpus), query)
+    what = describe(route, query)
+    results = results_of(response, what)
+    wanted = [corpus.uid(ENTITY[route.level])]
+    if uids_of(results, LEVEL_KEY[route.level]) != wanted or len(results) != 1:
+        found = uids_of(results, LEVEL_KEY[route.level])
+        raise fail(f"{what}: wrong results", expected=wanted, actual=found, response=response)
+    return results[0], response
+
+
+def value_problem(corpus: QidoCorpus, route: Route, dataset: DatasetJson, keyword: str) -> str | None:
+    stored = corpus.entities(route.level)[corpus.uid(ENTITY[route.level])]
+    return attribute_problem(dataset, keyword, route.level, stored)
+
+
+# Attributes of a higher level that are Required keys of the Query/Retrieve information model (PS3.4 C.6.2.1:
+# an SCP supports every Required key), asked for through includefield on a search of a lower level under the
+# focus study (series). PS3.18 10.6.3.3.2/10.6.3.3.3: the response shall contain "Series or Study Level
+# Attributes passed as includefield parameters ... that are supported by the origin server".
+# On the azure profile the supported attributes are the documented ones (reference 1.3: includefield=all
+# lists), since the service returns only the searched level's attributes under a study or series path.
+SUPPORTED = {
+    "standard": {
+        "first": ("series", ("StudyDate", "AccessionNumber")),
+        "second": ("instance", ("Modality", "SeriesNumber")),
+    },
+    "azure": {"first": ("study", ("PatientAge", "PatientWeight")), "second": ("series", ("SeriesTime", "SeriesDate"))},
+}
+REQUIRED_CASES = [pytest.param(case, form, id=f"{case}-{form}") for case in ("first", "second") for form in FORMS]
 
 
 @pytest.mark.req("DW-QIDO-130")
-@pytest.mark.parametrize(("level", "keyword", "form"), SINGLE_CASES)
+@pytest.mark.parametrize(("case", "form"), REQUIRED_CASES)
 def test_includefield_adds_the_attribute(
-    client: DicomwebClient, qido_depth_corpus: QidoCorpus, level: str, keyword: str, form: str
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, target: TargetConfig, case: str, form: str
 ) -> None:
-    """includefield={keyword or tag} adds the attribute to the result with its stored value."""
-    route = ROUTE_OF[level]
+    """includefield={keyword or tag} of an attribute the server supports (a required key of a higher level;
+    on the azure profile a documented one) adds it with its stored value."""
+    level, (keyword, _) = SUPPORTED[target.profile][case]
+    route = INCLUDE_ROUTE[level]
     check_included(client, qido_depth_corpus, route, [keyword], ("includefield", attribute_id(keyword, form)))
 
 
+# Optional keys (PS3.4 C.2.2.1.3: an SCP may or may not support them), outside Orthanc's and Azure v2's defaults.
+OPTIONAL_CASES = [
+    pytest.param("study", "PatientAge", id="study-PatientAge"),
+    pytest.param("series", "SeriesTime", id="series-SeriesTime"),
+    pytest.param("instance", "PhotometricInterpretation", id="instance-PhotometricInterpretation"),
+]
+
+
 @pytest.mark.req("DW-QIDO-131")
-@pytest.mark.parametrize("form", ["keyword", "tag"])
-def test_includefield_adds_an_instance_attribute(
-    client: DicomwebClient, qido_depth_corpus: QidoCorpus, form: str
+@pytest.mark.parametrize(("level", "keyword"), OPTIONAL_CASES)
+def test_includefield_optional_attribute(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, level: str, keyword: str
 ) -> None:
-    """includefield=PhotometricInterpretation (keyword or tag) adds it to the instance result."""
-    keyword = "PhotometricInterpretation"
-    check_included(client, qido_depth_corpus, INSTANCES_ROUTE, [keyword], ("includefield", attribute_id(keyword, form)))
+    """An optional attribute the server returns for includefield by keyword it returns by tag too, and the
+    reverse, with its stored value; one it returns for neither it does not support."""
+    route = INCLUDE_ROUTE[level]
+    answers = {
+        form: entity_result(client, qido_depth_corpus, route, ("includefield", attribute_id(keyword, form)))
+        for form in FORMS
+    }
+    present = [form for form, (dataset, _) in answers.items() if element(dataset, keyword) is not None]
+    if not present:
+        not_supported(f"{keyword} is returned neither for includefield={keyword} nor for includefield={key(keyword)}")
+    for form, (dataset, response) in answers.items():
+        problem = value_problem(qido_depth_corpus, route, dataset, keyword)
+        if problem is not None:
+            raise fail(
+                f"includefield by {form}: {keyword} is returned for includefield by {' and '.join(present)} "
+                "(PS3.18 8.3.4.1: an attributeID is a keyword or a tag; 10.6.3.3)",
+                expected=f"{keyword} with its stored value",
+                actual=problem,
+                response=response,
+            )
 
 
-@pytest.mark.req("AZ-QIDO-120")
-@pytest.mark.parametrize("form", ["keyword", "tag"])
-def test_azure_includefield_adds_instance_number(
-    client: DicomwebClient, qido_depth_corpus: QidoCorpus, form: str
+# Attributes the server must support (as in REQUIRED_CASES).
+PAIRS = ["first", "second"]
+
+
+@pytest.mark.req("DW-QIDO-132")
+@pytest.mark.parametrize("case", PAIRS)
+def test_repeated_includefield(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, target: TargetConfig, case: str
 ) -> None:
-    """includefield=InstanceNumber (keyword or tag) adds it to the instance result."""
-    keyword = "InstanceNumber"
-    check_included(client, qido_depth_corpus, INSTANCES_ROUTE, [keyword], ("includefield", attribute_id(keyword, form)))
+    """Two includefield parameters, one by keyword and one by tag, add both attributes."""
+    level, keywords = SUPPORTED[target.profile][case]
+    first, second = keywords
+    extra = [("includefield", first), ("includefield", key(second))]
+    check_included(client, qido_depth_corpus, INCLUDE_ROUTE[level], keywords, *extra)
 
 
-PAIRS = [
+@pytest.mark.req("DW-QIDO-133")
+@pytest.mark.parametrize("case", PAIRS)
+def test_comma_separated_includefield(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, target: TargetConfig, case: str
+) -> None:
+    """includefield=a,b adds both attributes."""
+    level, keywords = SUPPORTED[target.profile][case]
+    check_included(client, qido_depth_corpus, INCLUDE_ROUTE[level], keywords, ("includefield", ",".join(keywords)))
+
+
+def check_all_includes_supported(
+    client: DicomwebClient, corpus: QidoCorpus, route: Route, keywords: Sequence[str]
+) -> None:
+    """includefield=all returns each of `keywords` the server supports: those it returns when named alone."""
+    supported = [
+        keyword
+        for keyword in keywords
+        if element(entity_result(client, corpus, route, ("includefield", keyword))[0], keyword) is not None
+    ]
+    if not supported:
+        not_supported(f"none of {', '.join(keywords)} is returned when includefield names it")
+    dataset, response = entity_result(client, corpus, route, ("includefield", "all"))
+    problems = [p for k in supported if (p := value_problem(corpus, route, dataset, k)) is not None]
+    if problems:
+        raise fail(
+            "includefield=all lacks attributes the server returns when includefield names them (PS3.18 10.6.3.3)",
+            expected=f"{', '.join(supported)} with the stored values",
+            actual=problems,
+            response=response,
+        )
+
+
+# Optional keys of the level (PS3.4 C.6.1.1.3, C.6.1.1.4): includefield=all returns those the server supports.
+ALL_CASES = [
     pytest.param("study", ("PatientAge", "PatientWeight"), id="study"),
     pytest.param("series", ("SeriesTime", "SeriesDate"), id="series"),
 ]
 
 
-@pytest.mark.req("DW-QIDO-132")
-@pytest.mark.parametrize(("level", "keywords"), PAIRS)
-def test_repeated_includefield(
-    client: DicomwebClient, qido_depth_corpus: QidoCorpus, level: str, keywords: tuple[str, str]
-) -> None:
-    """Two includefield parameters, one by keyword and one by tag, add both attributes."""
-    first, second = keywords
-    extra = [("includefield", first), ("includefield", key(second))]
-    check_included(client, qido_depth_corpus, ROUTE_OF[level], keywords, *extra)
-
-
-@pytest.mark.req("DW-QIDO-133")
-@pytest.mark.parametrize(("level", "keywords"), PAIRS)
-def test_comma_separated_includefield(
-    client: DicomwebClient, qido_depth_corpus: QidoCorpus, level: str, keywords: tuple[str, str]
-) -> None:
-    """includefield=a,b adds both attributes."""
-    check_included(client, qido_depth_corpus, ROUTE_OF[level], keywords, ("includefield", ",".join(keywords)))
-
-
 @pytest.mark.req("DW-QIDO-134")
-@pytest.mark.parametrize(("level", "keywords"), PAIRS)
+@pytest.mark.parametrize(("level", "keywords"), ALL_CASES)
 def test_includefield_all(
     client: DicomwebClient, qido_depth_corpus: QidoCorpus, level: str, keywords: tuple[str, str]
 ) -> None:
-    """includefield=all adds the stored attributes of the level outside the default set."""
-    check_included(client, qido_depth_corpus, ROUTE_OF[level], keywords, ("includefield", "all"))
+    """includefield=all adds the stored attributes of the level that the server returns when named alone."""
+    check_all_includes_supported(client, qido_depth_corpus, INCLUDE_ROUTE[level], keywords)
 
 
 @pytest.mark.req("DW-QIDO-135")
 def test_includefield_all_on_instances(client: DicomwebClient, qido_depth_corpus: QidoCorpus) -> None:
-    """includefield=all on an instance search adds PhotometricInterpretation."""
-    check_included(client, qido_depth_corpus, INSTANCES_ROUTE, ["PhotometricInterpretation"], ("includefield", "all"))
+    """includefield=all on an instance search adds PhotometricInterpretation if includefield names it successfully."""
+    check_all_includes_supported(client, qido_depth_corpus, INCLUDE_ROUTE["instance"], ["PhotometricInterpretation"])
 
 
 LOWER_LEVEL_CASES = [
