@@ -164,6 +164,16 @@ def test_includefield_adds_an_instance_attribute(client: DicomwebClient, qido_de
     check_keyword_and_tag_agree(client, qido_depth_corpus, "instance", "PhotometricInterpretation")
 
 
+@pytest.mark.req("AZ-QIDO-120")
+@pytest.mark.parametrize("form", ["keyword", "tag"])
+def test_azure_includefield_adds_instance_number(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, form: str
+) -> None:
+    """includefield=InstanceNumber (keyword or tag) adds it to the instance result."""
+    keyword = "InstanceNumber"
+    check_included(client, qido_depth_corpus, INSTANCES_ROUTE, [keyword], ("includefield", attribute_id(keyword, form)))
+
+
 @pytest.mark.req("DW-QIDO-132")
 @pytest.mark.parametrize("level", ["study", "series"])
 def test_repeated_includefield(client: DicomwebClient, qido_depth_corpus: QidoCorpus, level: str) -> None:
