@@ -270,7 +270,8 @@ def test_fuzzy_matching_or_warning(
     if strangers:
         raise fail(
             f"{describe(STUDIES_ROUTE, query)}: fuzzy matching found names that have nothing of {prefix!r}",
-            expected=f"results including {sorted(fuzzy_targets)} and none of {sorted(unrelated)}",
+            expected=f"results including {sorted(fuzzy_targets)} and none of {sorted(strangers)} "
+            f"(studies {', '.join(unrelated)} of the corpus)",
             actual=f"results {sorted(found)}",
             response=response,
         )
