@@ -76,20 +76,24 @@ def uids(corpus: QidoCorpus, *names: str) -> str:
     return ",".join(corpus.uid(name) for name in names)
 
 
+# PS3.4 C.2.2.2.4: wild card matching shall apply to AE, CS, LO, SH ... values; for person names it is
+# implementation dependent (DW-QIDO-119, for targets that claim it).
 STAR_CASES = [
-    case("PatientName-prefix", STUDIES_ROUTE, lambda c: [("PatientName", "Smith*")]),
-    case("PatientName-suffix", STUDIES_ROUTE, lambda c: [("PatientName", "*Anna")]),
-    case("PatientName-alone", STUDIES_ROUTE, lambda c: [("PatientName", "*")], discriminating=False),
-    case("ReferringPhysicianName", STUDIES_ROUTE, lambda c: [("ReferringPhysicianName", "Hou*")]),
     case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", patient_id_prefix(c) + "A*")]),
     # Unscoped: AccessionNumber is the scope's own key, and the pattern keeps the corpus nonce.
     case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", accession_star(c))]),
     case("Modality-series", SERIES_ROUTE, lambda c: [("Modality", "M*")]),
 ]
 QUESTION_MARK_CASES = [
-    case("PatientName", STUDIES_ROUTE, lambda c: [("PatientName", "Plat?")]),
     case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", patient_id_prefix(c) + "B?")]),
     case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", c.scope_accession[:-1] + "?")]),
+]
+PERSON_NAME_WILDCARD_CASES = [
+    case("PatientName-prefix", STUDIES_ROUTE, lambda c: [("PatientName", "Smith*")]),
+    case("PatientName-suffix", STUDIES_ROUTE, lambda c: [("PatientName", "*Anna")]),
+    case("PatientName-alone", STUDIES_ROUTE, lambda c: [("PatientName", "*")], discriminating=False),
+    case("PatientName-question-mark", STUDIES_ROUTE, lambda c: [("PatientName", "Plat?")]),
+    case("ReferringPhysicianName", STUDIES_ROUTE, lambda c: [("ReferringPhysicianName", "Hou*")]),
 ]
 UID_LIST_CASES = [
     case("studies", STUDIES_ROUTE, lambda c: [("StudyInstanceUID", uids(c, "A", "C"))]),
@@ -118,17 +122,12 @@ CONJUNCTION_CASES = [
     case("studies", STUDIES_ROUTE, lambda c: [("ReferringPhysicianName", "Welby"), ("StudyDate", "20200610")]),
     case("series", SERIES_ROUTE, lambda c: [("Modality", "CT"), ("StudyDate", "20200611")]),
 ]
+# (keyword, the study whose stored value is sent in lower case)
 CASE_SENSITIVE_CASES = [
-    case("PatientID", STUDIES_ROUTE, lambda c: [("PatientID", c.value("B", "PatientID").lower())]),
-    case("AccessionNumber", STUDIES_ROUTE, lambda c: [("AccessionNumber", c.value("B", "AccessionNumber").lower())]),
-    case("StudyID", STUDIES_ROUTE, lambda c: [("StudyID", c.value("C", "StudyID").lower())]),
+    pytest.param("PatientID", "B", id="PatientID"),
+    pytest.param("AccessionNumber", "B", id="AccessionNumber"),
+    pytest.param("StudyID", "C", id="StudyID"),
 ]
-# The same searches in the stored case: the positive control that the key is matched at all.
-STORED_CASE = {
-    "PatientID": lambda c: [("PatientID", c.value("B", "PatientID"))],
-    "AccessionNumber": lambda c: [("AccessionNumber", c.value("B", "AccessionNumber"))],
-    "StudyID": lambda c: [("StudyID", c.value("C", "StudyID"))],
-}
 
 
 @pytest.mark.req("DW-QIDO-110")
@@ -146,6 +145,15 @@ def test_wildcard_question_mark(
     client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, search_case: Case
 ) -> None:
     """A value with ? matches exactly one character in its place."""
+    run_case(client, qido_depth_corpus, qido_match_rules, search_case)
+
+
+@pytest.mark.req("DW-QIDO-119")
+@pytest.mark.parametrize("search_case", PERSON_NAME_WILDCARD_CASES)
+def test_person_name_wildcards(
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, search_case: Case
+) -> None:
+    """On a target claiming PN wild card matching, * and ? in a person name match as in PS3.4 C.2.2.2.4."""
     run_case(client, qido_depth_corpus, qido_match_rules, search_case)
 
 
@@ -186,23 +194,24 @@ def test_keys_combine(
 
 
 @pytest.mark.req("DW-QIDO-116")
-@pytest.mark.parametrize("search_case", CASE_SENSITIVE_CASES)
+@pytest.mark.parametrize(("keyword", "study"), CASE_SENSITIVE_CASES)
 def test_single_value_is_case_sensitive(
-    client: DicomwebClient, qido_depth_corpus: QidoCorpus, search_case: Case
+    client: DicomwebClient, qido_depth_corpus: QidoCorpus, qido_match_rules: MatchRules, keyword: str, study: str
 ) -> None:
-    """A non-PN value in the wrong case matches nothing, while the stored case finds the study: single value
-    matching is case-sensitive (an empty answer alone would pass a server that finds nothing at all)."""
-    keyword = search_case.build(qido_depth_corpus)[0][0]
-    # AccessionNumber is also the corpus scope, so its control cannot discriminate; it still must find the study.
-    control = Case(search_case.route, STORED_CASE[keyword], discriminating=keyword != "AccessionNumber")
-    run_case(client, qido_depth_corpus, STANDARD_RULES, control)
-    query = search_case.query(qido_depth_corpus)
-    response = search(client, search_case.route.path(qido_depth_corpus), query)
+    """A non-PN value in the wrong case matches nothing, while the stored value finds its study."""
+    stored = qido_depth_corpus.value(study, keyword)
+    # Positive control: the same search with the stored value finds exactly the studies holding it, so an
+    # empty answer below is the case rule at work, not a search that finds nothing at all.
+    # (The AccessionNumber of B is the scope's own, shared by A-E: its control selects the whole scope.)
+    control = Case(STUDIES_ROUTE, lambda c: [(keyword, stored)], discriminating=keyword != "AccessionNumber")
+    run_case(client, qido_depth_corpus, qido_match_rules, control)
+    query = scoped(qido_depth_corpus, STUDIES_ROUTE, [(keyword, stored.lower())])
+    response = search(client, STUDIES_ROUTE.path(qido_depth_corpus), query)
     # 204 and 200 [] both say "no match"; which one a search owes is DW-QIDO-155's business, not this check's.
-    found = uids_of(results_of(response, describe(search_case.route, query)), LEVEL_KEY[search_case.route.level])
+    found = uids_of(results_of(response, describe(STUDIES_ROUTE, query)), LEVEL_KEY[STUDIES_ROUTE.level])
     if found:
         raise fail(
-            f"{describe(search_case.route, query)}: a value in another case matched (PS3.4 C.2.2.2.1)",
+            f"{describe(STUDIES_ROUTE, query)}: a value in another case matched (PS3.4 C.2.2.2.1)",
             expected="no result",
             actual=found,
             response=response,
@@ -214,18 +223,26 @@ def fuzzy_query(corpus: QidoCorpus, keyword: str, prefix: str) -> list[tuple[str
 
 
 FUZZY_CASES = [
-    # "smi" is literally nobody's name; any fuzzy matcher finds Smith^John and Smithson^Anna.
-    pytest.param("PatientName", "smi", ("B", "C"), id="PatientName"),
-    pytest.param("ReferringPhysicianName", "hous", ("A", "C"), id="ReferringPhysicianName"),
+    # "smi" is literally nobody's name; any fuzzy matcher finds Smith^John and Smithson^Anna (B, C), and none
+    # finds Müller^Jürgen, Van Dyke^Dick or Plato (A, D, E), which share no word, sound or letter run with it.
+    pytest.param("PatientName", "smi", ("B", "C"), ("A", "D", "E"), id="PatientName"),
+    # House^Gregory referred A and C; Welby and de la Cruz (B, D, E) are nothing like "hous".
+    pytest.param("ReferringPhysicianName", "hous", ("A", "C"), ("B", "D", "E"), id="ReferringPhysicianName"),
 ]
 
 
 @pytest.mark.req("DW-QIDO-117")
-@pytest.mark.parametrize(("keyword", "prefix", "names"), FUZZY_CASES)
+@pytest.mark.parametrize(("keyword", "prefix", "names", "unrelated"), FUZZY_CASES)
 def test_fuzzy_matching_or_warning(
-    client: DicomwebClient, qido_depth_corpus: QidoCorpus, keyword: str, prefix: str, names: tuple[str, ...]
+    client: DicomwebClient,
+    qido_depth_corpus: QidoCorpus,
+    keyword: str,
+    prefix: str,
+    names: tuple[str, ...],
+    unrelated: tuple[str, ...],
 ) -> None:
-    """fuzzymatching=true either finds the names fuzzily or warns (299) that only literal matching was done."""
+    """fuzzymatching=true either finds the names fuzzily, and not the unrelated ones, or warns (299) that only
+    literal matching was done."""
     query = fuzzy_query(qido_depth_corpus, keyword, prefix)
     response = search(client, STUDIES_ROUTE.path(qido_depth_corpus), query)
     found = set(uids_of(results_of(response, describe(STUDIES_ROUTE, query)), "StudyInstanceUID"))
@@ -258,6 +275,16 @@ def test_fuzzy_matching_or_warning(
             f"{describe(STUDIES_ROUTE, query)}: neither fuzzy matching nor a Warning 299 (PS3.18 8.3.4.2)",
             expected=f"results including {sorted(fuzzy_targets)}, or Warning: 299 ... fuzzymatching ... not supported",
             actual=f"results {sorted(found)}; Warning headers {warning_headers(response)}",
+            response=response,
+        )
+    # A fuzzy matcher still matches (PS3.4 C.2.2.2.1.1): a server that ignores the name key finds everyone.
+    strangers = sorted(found & {qido_depth_corpus.uid(name) for name in unrelated})
+    if strangers:
+        raise fail(
+            f"{describe(STUDIES_ROUTE, query)}: fuzzy matching found names that have nothing of {prefix!r}",
+            expected=f"results including {sorted(fuzzy_targets)} and none of {sorted(strangers)} "
+            f"(studies {', '.join(unrelated)} of the corpus)",
+            actual=f"results {sorted(found)}",
             response=response,
         )
 

@@ -162,6 +162,31 @@ def without(*names: str) -> Callable[[Pairs], Pairs]:
     return lambda pairs: [(k, v) for k, v in pairs if k not in names]
 
 
+def includefield_tags_ignored(pairs: Pairs) -> Pairs:
+    """includefield values given as tags are dropped (keywords kept)."""
+    kept = []
+    for k, v in pairs:
+        if k == "includefield":
+            names = [name for name in unquote(v).split(",") if not re.fullmatch(r"[0-9A-Fa-f]{8}", name)]
+            if names:
+                kept.append((k, ",".join(names)))
+        else:
+            kept.append((k, v))
+    return kept
+
+
+def includefield_first_only(pairs: Pairs) -> Pairs:
+    """Only the first includefield parameter, and only the first name of its list, is kept."""
+    fields = [v for k, v in pairs if k == "includefield"]
+    rest = [(k, v) for k, v in pairs if k != "includefield"]
+    return [*rest, ("includefield", unquote(fields[0]).split(",")[0])] if fields else rest
+
+
+def decoded_wildcards(pairs: Pairs) -> Pairs:
+    # RFC 3986 2.1: %2A is "*" and %3F is "?"; Orthanc matches them only when sent raw.
+    return [(k, re.sub("%3F", "?", re.sub("%2A", "*", v, flags=re.IGNORECASE), flags=re.IGNORECASE)) for k, v in pairs]
+
+
 def first_uid_only(pairs: Pairs) -> Pairs:
     return [(k, v.split(",")[0] if keyword(k).endswith("UID") else v) for k, v in pairs]
 
@@ -188,6 +213,14 @@ def strip_accents_of_names(dataset: dict[str, Json]) -> dict[str, Json]:
 
 def _has_wildcard(request: ProxyRequest) -> bool:
     return any(WILDCARD.search(v) for _, v in matching_keys(pairs_of(request.query)))
+
+
+def _has_person_name(request: ProxyRequest) -> bool:
+    return any(keyword(k) in PERSON_NAMES for k, _ in pairs_of(request.query))
+
+
+def _has_encoded_wildcard(request: ProxyRequest) -> bool:
+    return any(re.search("%2A|%3F", v, flags=re.IGNORECASE) for _, v in matching_keys(pairs_of(request.query)))
 
 
 def _has_uid_list(request: ProxyRequest) -> bool:
@@ -522,6 +555,30 @@ _FAULTS = [
     ),
     _search("qido-drops-last-result", "every match is listed", on_results(drop_last), when=_not_a_visibility_poll),
     _search("qido-repeats-last-result", "each match is listed once", on_results(repeat_last)),
+    _search(
+        "qido-finds-nothing",
+        "stored data is found",
+        lambda request, forward: ProxyResponse(204, CaseInsensitiveDict()),
+        when=_not_a_visibility_poll,
+    ),
+    _search(
+        "qido-ignores-person-names",
+        "PatientName and ReferringPhysicianName restrict the result",
+        rewrite_query(lambda pairs: [(k, v) for k, v in pairs if keyword(k) not in PERSON_NAMES]),
+        when=_has_person_name,
+    ),
+    _search(
+        "qido-includefield-tags-ignored",
+        "includefield takes a tag as well as a keyword",
+        rewrite_query(includefield_tags_ignored),
+        query="includefield=",
+    ),
+    _search(
+        "qido-includefield-first-only",
+        "every includefield parameter and list item counts",
+        rewrite_query(includefield_first_only),
+        query="includefield=",
+    ),
     _search("qido-no-wildcards", "* and ? are wildcards", lambda r, f: json_answer(200, []), when=_has_wildcard),
     _search("qido-names-find-nothing", "a stored person name is found", no_content, when=_has_person_name),
     _search(
@@ -603,6 +660,12 @@ _REPAIRS = [
         match_names_locally(azure=False),
         when=_names_need_help(azure=False),
     ),
+    _search(
+        "repair-qido-decode-wildcards",
+        "percent-encoded wildcards decoded",
+        rewrite_query(decoded_wildcards),
+        when=_has_encoded_wildcard,
+    ),
     _search("repair-qido-negative-paging", "400 for a negative limit or offset", _answer(400), when=_negative_paging),
     ProxyRule(
         "repair-qido-no-accept", "answers 406 without an Accept header", "GET", SEARCH, answer(406), when=without_accept
@@ -623,3 +686,8 @@ _REPAIRS = [
     _search("repair-facade-azure-validation", "Azure's 400 for bad searches", validate_like_azure),
 ]
 QIDO_REPAIRS: dict[str, ProxyRule] = {rule.name: rule for rule in _REPAIRS}
+
+# Not a fault: PS3.18 8.3.4.4.1 lets a server cap every answer (maxResults); the paging checks must still pass.
+CAP_RESULTS_AT_TWO = _search(
+    "qido-caps-results-at-two", "a server cap of 2 results", on_results(lambda d: d[:2]), when=_not_a_visibility_poll
+)

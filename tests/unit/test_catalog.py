@@ -34,3 +34,24 @@ def test_a_version_bound_requirement_is_not_applicable_under_another_version() -
     v2 = resolve_target({"url": "http://127.0.0.1:1/v2", "profile": "azure"}, {})
     assert requirement.not_applicable_because(v1) is None
     assert "applies to API version(s) v1" in str(requirement.not_applicable_because(v2))
+
+
+def test_capability_names_are_spelled_alike_in_catalogue_targets_and_checks() -> None:
+    """A capability the catalogue requires can be claimed under that exact name, and a target file claims only
+    names the suite reads (a misspelt claim would silently make its checks NOT-APPLICABLE)."""
+    import tomllib
+
+    from fixtures.qido_fixtures import PN_WILDCARDS
+    from fixtures.target import PROFILE_CAPABILITIES
+
+    required = {r.capability for r in load_catalog().values() if r.capability}
+    claimed: dict[str, set[str]] = {}
+    for path in (SUITES.parent / "targets").glob("*.toml"):
+        with path.open("rb") as handle:
+            claimed[path.name] = set(tomllib.load(handle).get("capabilities", {}))
+    # Whole features a target lacks, declared ahead of the requirements that will carry them (tiny-pacs.toml).
+    placeholders = {"qido.all_series", "qido.all_instances", "qido.study_instances"}
+    known = required | set(PROFILE_CAPABILITIES["standard"]) | placeholders
+    assert {name: names - known for name, names in claimed.items() if names - known} == {}
+    assert PN_WILDCARDS in required
+    assert all(PN_WILDCARDS in names for name, names in claimed.items() if name == "orthanc.toml")
