@@ -1,11 +1,3 @@
-pytest_plugins = [
-    "fixtures.plugin",
-    "fixtures.interrupt",
-    "fixtures.resources",
-    "fixtures.stow_fixtures",
-    "fixtures.retrieve_fixtures",
-    "fixtures.metadata_fixtures",
-    "fixtures.qido_fixtures",
-    "fixtures.property_fixtures",
-    "fixtures.azure_fixtures",
-]
+# The same plugin an installed copy loads through its pytest11 entry point (pyproject.toml); named identically,
+# so an editable install and this file do not register it twice.
+pytest_plugins = ["dicomweb_conformance.pytest_plugin"]

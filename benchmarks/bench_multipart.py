@@ -25,7 +25,7 @@ from pathlib import Path
 from requests_toolbelt.multipart.decoder import MultipartDecoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fixtures.multipart import (
+from dicomweb_conformance.fixtures.multipart import (
     boundary_of,
     decode_related,
     encode_related,

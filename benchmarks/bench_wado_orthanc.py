@@ -14,11 +14,10 @@ import resource
 import time
 
 import requests
-
-from fixtures.multipart import encode_related, iter_parts
-from fixtures.samples import SampleInstance, synthetic_instance
-from fixtures.uids import new_uid
-from targets.orthanc_server import OrthancServer
+from dicomweb_conformance.fixtures.multipart import encode_related, iter_parts
+from dicomweb_conformance.fixtures.samples import SampleInstance, synthetic_instance
+from dicomweb_conformance.fixtures.uids import new_uid
+from dicomweb_conformance.targets.orthanc_server import OrthancServer
 
 MULTIPART_ANY = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 

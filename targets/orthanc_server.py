@@ -23,9 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-
-from targets.debian_root import DebianRootError, ensure_root, host_release
-from targets.local_server import ServerStartError, free_port, serve_until, stop_process, stop_requests, wait_until
+from dicomweb_conformance.targets.debian_root import DebianRootError, ensure_root, host_release
+from dicomweb_conformance.targets.local_server import (
+    ServerStartError,
+    free_port,
+    serve_until,
+    stop_process,
+    stop_requests,
+    wait_until,
+)
 
 ORTHANC_BINARY_CANDIDATES = ("Orthanc", "/usr/sbin/Orthanc")
 CHROOT_BINARY = "/usr/sbin/Orthanc"

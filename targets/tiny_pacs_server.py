@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-
-from targets.local_server import (
+from dicomweb_conformance.targets.local_server import (
     ServerStartError,
     free_port,
     read_tokens,

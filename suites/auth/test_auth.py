@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from fixtures.checks import expect_status
-from fixtures.client import DicomwebClient
-from fixtures.operations import DICOM_JSON
+from dicomweb_conformance.fixtures.checks import expect_status
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.operations import DICOM_JSON
 
 
 @pytest.mark.req("DW-AUTH-001")

@@ -11,16 +11,15 @@ import re
 
 import pytest
 import requests
+from dicomweb_conformance.fixtures.azure_fixtures import request_with_auth
+from dicomweb_conformance.fixtures.checks import expect_status, fail
+from dicomweb_conformance.fixtures.cleanup import LedgerEntry
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.multipart import encode_related
+from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb
+from dicomweb_conformance.fixtures.samples import synthetic_instance
+from dicomweb_conformance.fixtures.uids import new_uid
 from requests.auth import AuthBase, HTTPBasicAuth
-
-from fixtures.azure_fixtures import request_with_auth
-from fixtures.checks import expect_status, fail
-from fixtures.cleanup import LedgerEntry
-from fixtures.client import DicomwebClient
-from fixtures.multipart import encode_related
-from fixtures.operations import DICOM_JSON, Dicomweb
-from fixtures.samples import synthetic_instance
-from fixtures.uids import new_uid
 
 # RFC 9110 11.1: the auth-scheme is case-insensitive; challenges are comma-separated (11.6.1).
 _BEARER_CHALLENGE = re.compile(r"(?:^|,)\s*bearer(?=\s|,|$)", re.IGNORECASE)

@@ -7,9 +7,8 @@ those checks name their version in their requirement (`api_versions`).
 from __future__ import annotations
 
 import pytest
-
-from fixtures.checks import expect_status
-from fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.checks import expect_status
+from dicomweb_conformance.fixtures.client import DicomwebClient
 
 # E2E GivenAnInvalidParameter_WhenRetrievingChangeFeed (9 cases): limit, offset, includeMetadata.
 INVALID_PARAMETERS = {

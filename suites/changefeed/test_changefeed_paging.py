@@ -13,8 +13,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-
-from fixtures.azure_fixtures import (
+from dicomweb_conformance.fixtures.azure_fixtures import (
     FeedBurst,
     change_of,
     entries_about,
@@ -22,8 +21,8 @@ from fixtures.azure_fixtures import (
     sequence_of,
     timestamp_of,
 )
-from fixtures.checks import expect_status, fail, untestable
-from fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.checks import expect_status, fail, untestable
+from dicomweb_conformance.fixtures.client import DicomwebClient
 
 Entry = dict[str, Any]
 NO_METADATA = {"includeMetadata": "false"}

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from fixtures.azure_fixtures import (
+from dicomweb_conformance.fixtures.azure_fixtures import (
     FeedBurst,
     change_of,
     check_changes_listed,
@@ -24,15 +23,15 @@ from fixtures.azure_fixtures import (
     timestamp_of,
     wait_for_changes,
 )
-from fixtures.changefeed import FeedPosition, current_position, uses_time_windows
-from fixtures.checks import fail, untestable
-from fixtures.client import DicomwebClient
-from fixtures.dicomjson import BULK_VRS
-from fixtures.metadata_fixtures import differences, non_bulk_keys, stored_json
-from fixtures.operations import Dicomweb, instance_path, series_path
-from fixtures.samples import SampleInstance, synthetic_instance
-from fixtures.store_checks import check_successful_store
-from suites.delete.deletion import delete
+from dicomweb_conformance.fixtures.changefeed import FeedPosition, current_position, uses_time_windows
+from dicomweb_conformance.fixtures.checks import fail, untestable
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.dicomjson import BULK_VRS
+from dicomweb_conformance.fixtures.metadata_fixtures import differences, non_bulk_keys, stored_json
+from dicomweb_conformance.fixtures.operations import Dicomweb, instance_path, series_path
+from dicomweb_conformance.fixtures.samples import SampleInstance, synthetic_instance
+from dicomweb_conformance.fixtures.store_checks import check_successful_store
+from dicomweb_conformance.suites.delete.deletion import delete
 
 Entry = dict[str, Any]
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
-from fixtures.changefeed import current_position, read_feed
-from fixtures.checks import expect_media_type, expect_status, fail, json_body
-from fixtures.client import DicomwebClient
-from fixtures.operations import Dicomweb
-from fixtures.resources import TutorialSet
-from fixtures.store_checks import check_successful_store
+from dicomweb_conformance.fixtures.changefeed import current_position, read_feed
+from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail, json_body
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.operations import Dicomweb
+from dicomweb_conformance.fixtures.resources import TutorialSet
+from dicomweb_conformance.fixtures.store_checks import check_successful_store
 
 
 @pytest.mark.req("AZ-CF-001")

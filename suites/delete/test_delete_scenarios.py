@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-
-from fixtures.azure_fixtures import new_study, store_victims
-from fixtures.checks import expect_status
-from fixtures.operations import DICOM_JSON, Dicomweb, instance_path, series_path
-from fixtures.samples import SampleInstance
-from fixtures.store_checks import check_metadata_lists
-from suites.delete.deletion import (
+from dicomweb_conformance.fixtures.azure_fixtures import new_study, store_victims
+from dicomweb_conformance.fixtures.checks import expect_status
+from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb, instance_path, series_path
+from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.fixtures.store_checks import check_metadata_lists
+from dicomweb_conformance.suites.delete.deletion import (
     check_instance_gone,
     check_series_gone,
     check_still_there,

@@ -4,12 +4,11 @@ retrieve and QIDO, while what was not deleted stays retrievable byte for byte an
 from __future__ import annotations
 
 import pytest
-
-from fixtures.checks import expect_status
-from fixtures.operations import Dicomweb, instance_path, series_path
-from fixtures.resources import TutorialSet
-from fixtures.samples import SampleInstance
-from suites.delete.deletion import (
+from dicomweb_conformance.fixtures.checks import expect_status
+from dicomweb_conformance.fixtures.operations import Dicomweb, instance_path, series_path
+from dicomweb_conformance.fixtures.resources import TutorialSet
+from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.suites.delete.deletion import (
     check_instance_gone,
     check_series_gone,
     check_still_there,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from fixtures.checks import expect_status
-from fixtures.client import DicomwebClient
-from fixtures.metadata_fixtures import COVERAGE, MetadataCorpus
-from fixtures.operations import instance_path
+from dicomweb_conformance.fixtures.checks import expect_status
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.metadata_fixtures import COVERAGE, MetadataCorpus
+from dicomweb_conformance.fixtures.operations import instance_path
 
 
 @pytest.mark.req("DW-META-030")

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 import requests
-
-from fixtures.checks import fail
-from fixtures.client import DicomwebClient
-from fixtures.metadata_fixtures import (
+from dicomweb_conformance.fixtures.checks import fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.metadata_fixtures import (
     BULK_PATHS,
     COVERAGE,
     IMPLICIT_PRIVATE_KEYS,
@@ -24,7 +23,7 @@ from fixtures.metadata_fixtures import (
     show,
     stored_json,
 )
-from fixtures.samples import SampleInstance
+from dicomweb_conformance.fixtures.samples import SampleInstance
 
 REFERENCES = ("BulkDataURI", "InlineBinary")
 

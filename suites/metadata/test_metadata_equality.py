@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 import requests
-
-from fixtures.checks import fail
-from fixtures.client import DicomwebClient
-from fixtures.dicomjson import BULK_VRS, DatasetJson, key
-from fixtures.metadata_fixtures import (
+from dicomweb_conformance.fixtures.checks import fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.dicomjson import BULK_VRS, DatasetJson, key
+from dicomweb_conformance.fixtures.metadata_fixtures import (
     COVERAGE,
     ISO_2022,
     SECOND_SERIES,
@@ -31,7 +30,7 @@ from fixtures.metadata_fixtures import (
     stored_json,
     study_metadata,
 )
-from fixtures.samples import SampleInstance
+from dicomweb_conformance.fixtures.samples import SampleInstance
 
 # One family per VR class: (corpus instance, keywords or keys). Empty values, nulls, empty PN groups and bulk VRs
 # have checks of their own; SV and UV live in the private block (no public attribute of those VRs fits an image).

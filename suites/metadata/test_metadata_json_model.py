@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 import requests
-
-from fixtures.checks import fail
-from fixtures.client import DicomwebClient
-from fixtures.dicomjson import VALID_VRS, DatasetJson, key
-from fixtures.metadata_fixtures import (
+from dicomweb_conformance.fixtures.checks import fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.dicomjson import VALID_VRS, DatasetJson, key
+from dicomweb_conformance.fixtures.metadata_fixtures import (
     COVERAGE,
     GROUP_LENGTH_GROUP,
     ISO_2022,

@@ -14,12 +14,10 @@ from collections.abc import Iterable
 
 import pytest
 import requests
-from hypothesis import assume, example, given
-
-from fixtures.checks import fail
-from fixtures.client import DicomwebClient
-from fixtures.operations import DICOM_JSON
-from fixtures.property_fixtures import (
+from dicomweb_conformance.fixtures.checks import fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.operations import DICOM_JSON
+from dicomweb_conformance.fixtures.property_fixtures import (
     LEVEL_NAMES,
     MATCHING_RULES,
     RANGE,
@@ -42,6 +40,7 @@ from fixtures.property_fixtures import (
     uid_list_queries,
     wildcard_queries,
 )
+from hypothesis import assume, example, given
 
 
 def search(client: DicomwebClient, corpus: Corpus, level: str, parameters: dict[str, str]) -> requests.Response:

@@ -8,12 +8,10 @@ small instance and prints it with the blob that replays it; the exchange is in t
 from __future__ import annotations
 
 import pytest
-from hypothesis import example, given
-
-from fixtures.checks import expect_status, fail, multipart_parts
-from fixtures.client import DicomwebClient
-from fixtures.operations import DICOM_JSON, Dicomweb, instance_path
-from fixtures.property_fixtures import (
+from dicomweb_conformance.fixtures.checks import expect_status, fail, multipart_parts
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb, instance_path
+from dicomweb_conformance.fixtures.property_fixtures import (
     FAMILIES,
     UTF_8,
     DatasetSpec,
@@ -27,8 +25,9 @@ from fixtures.property_fixtures import (
     reference_json,
     store_generated,
 )
-from fixtures.samples import SampleInstance
-from fixtures.store_checks import check_metadata_lists, check_retrievable
+from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.fixtures.store_checks import check_metadata_lists, check_retrievable
+from hypothesis import example, given
 
 # Explicit examples run first under every hypothesis profile: each pins a failure class seen on a real server
 # (see the deviations in targets/*.toml), so a declared deviation never depends on what generation happens to hit.

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-
-from fixtures.client import DicomwebClient
-from fixtures.dicomjson import key
-from fixtures.qido_checks import check_search_matches_corpus, scoped
-from fixtures.qido_corpus import QidoCorpus
-from fixtures.qido_matching import ROUTES, MatchRules, Route
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.dicomjson import key
+from dicomweb_conformance.fixtures.qido_checks import check_search_matches_corpus, scoped
+from dicomweb_conformance.fixtures.qido_corpus import QidoCorpus
+from dicomweb_conformance.fixtures.qido_matching import ROUTES, MatchRules, Route
 
 # (keyword, the corpus entity whose value is searched for)
 AttributeCase = tuple[str, str]

@@ -8,11 +8,10 @@ library's encoder.
 from __future__ import annotations
 
 import pytest
-
-from fixtures.client import DicomwebClient
-from fixtures.qido_checks import check_finds, check_returned_values, encode_query, search
-from fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
-from fixtures.qido_matching import (
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.qido_checks import check_finds, check_returned_values, encode_query, search
+from dicomweb_conformance.fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
+from dicomweb_conformance.fixtures.qido_matching import (
     INSTANCES_ROUTE,
     SERIES_ROUTE,
     STANDARD_RULES,

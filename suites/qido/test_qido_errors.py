@@ -8,10 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 import requests
-
-from fixtures.checks import fail
-from fixtures.client import DicomwebClient
-from fixtures.qido_checks import (
+from dicomweb_conformance.fixtures.checks import fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.qido_checks import (
     check_finds,
     check_returned_values,
     check_status_in,
@@ -22,8 +21,14 @@ from fixtures.qido_checks import (
     search,
     uids_of,
 )
-from fixtures.qido_corpus import QidoCorpus
-from fixtures.qido_matching import STUDIES_ROUTE, STUDY_SERIES_ROUTE, MatchRules, Route, expected_results
+from dicomweb_conformance.fixtures.qido_corpus import QidoCorpus
+from dicomweb_conformance.fixtures.qido_matching import (
+    STUDIES_ROUTE,
+    STUDY_SERIES_ROUTE,
+    MatchRules,
+    Route,
+    expected_results,
+)
 
 # A server that takes longer than this over a search of a few studies is hanging.
 ANSWER_WITHIN_S = 30.0

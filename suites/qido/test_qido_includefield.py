@@ -10,11 +10,10 @@ from collections.abc import Sequence
 
 import pytest
 import requests
-
-from fixtures.checks import fail
-from fixtures.client import DicomwebClient
-from fixtures.dicomjson import DatasetJson, key
-from fixtures.qido_checks import (
+from dicomweb_conformance.fixtures.checks import fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.dicomjson import DatasetJson, key
+from dicomweb_conformance.fixtures.qido_checks import (
     attribute_problem,
     check_lacks,
     check_returned_values,
@@ -25,8 +24,8 @@ from fixtures.qido_checks import (
     search,
     uids_of,
 )
-from fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
-from fixtures.qido_matching import (
+from dicomweb_conformance.fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
+from dicomweb_conformance.fixtures.qido_matching import (
     INSTANCES_ROUTE,
     SERIES_INSTANCES_ROUTE,
     SERIES_ROUTE,

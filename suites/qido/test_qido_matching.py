@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 import pytest
 import requests
-
-from fixtures.checks import fail, poll
-from fixtures.client import DicomwebClient
-from fixtures.qido_checks import (
+from dicomweb_conformance.fixtures.checks import fail, poll
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.qido_checks import (
     check_no_content,
     check_search_matches_corpus,
     describe,
@@ -25,8 +24,8 @@ from fixtures.qido_checks import (
     uids_of,
     warning_headers,
 )
-from fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
-from fixtures.qido_matching import (
+from dicomweb_conformance.fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
+from dicomweb_conformance.fixtures.qido_matching import (
     INSTANCES_ROUTE,
     SERIES_INSTANCES_ROUTE,
     SERIES_ROUTE,

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pytest
 import requests
-
-from fixtures.checks import fail
-from fixtures.client import DicomwebClient
-from fixtures.qido_checks import (
+from dicomweb_conformance.fixtures.checks import fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.qido_checks import (
     check_no_content,
     describe,
     has_warning_299,
@@ -21,8 +20,8 @@ from fixtures.qido_checks import (
     uids_of,
     warning_headers,
 )
-from fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
-from fixtures.qido_matching import (
+from dicomweb_conformance.fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
+from dicomweb_conformance.fixtures.qido_matching import (
     INSTANCES_ROUTE,
     ROUTES,
     SERIES_ROUTE,
@@ -32,7 +31,7 @@ from fixtures.qido_matching import (
     Route,
     expected_results,
 )
-from fixtures.uids import new_uid
+from dicomweb_conformance.fixtures.uids import new_uid
 
 PAGE = 2
 WALK_ROUTES = [STUDIES_ROUTE, SERIES_ROUTE, INSTANCES_ROUTE, STUDY_INSTANCES_ROUTE]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from fixtures.client import DicomwebClient
-from fixtures.operations import DICOM_JSON
-from fixtures.resources import TutorialSet
-from fixtures.search_checks import check_search_finds_exactly
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.operations import DICOM_JSON
+from dicomweb_conformance.fixtures.resources import TutorialSet
+from dicomweb_conformance.fixtures.search_checks import check_search_finds_exactly
 
 
 @pytest.mark.req("DW-QIDO-001")

@@ -4,12 +4,11 @@ for what was not kept; afterwards nothing it carried may be served, least of all
 from __future__ import annotations
 
 import pytest
-
-from fixtures.client import DicomwebClient
-from fixtures.operations import Dicomweb
-from fixtures.samples import SampleInstance
-from fixtures.stow_fixtures import check_refused_without_trace, forget_unreachable, send_bad_input
-from fixtures.stow_inputs import (
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.operations import Dicomweb
+from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.fixtures.stow_fixtures import check_refused_without_trace, forget_unreachable, send_bad_input
+from dicomweb_conformance.fixtures.stow_inputs import (
     HUGE_UID,
     BodyBuilder,
     bare_lf_line_endings,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 import requests
-
-from fixtures.checks import expect_media_type, expect_status, fail
-from fixtures.client import DicomwebClient
-from fixtures.dicomjson import first
-from fixtures.operations import DICOM_JSON, Dicomweb
-from fixtures.samples import SampleInstance
-from fixtures.store_checks import check_successful_store, store_response_dataset
-from fixtures.stow_fixtures import (
+from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.dicomjson import first
+from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb
+from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.fixtures.store_checks import check_successful_store, store_response_dataset
+from dicomweb_conformance.fixtures.stow_fixtures import (
     StoreExchange,
     check_failed_item,
     check_failure_reason_present,
@@ -26,7 +25,14 @@ from fixtures.stow_fixtures import (
     send,
     status_line,
 )
-from fixtures.stow_inputs import NOT_DICOM_TEXT, StowBody, empty_part, related, with_attributes, zero_parts
+from dicomweb_conformance.fixtures.stow_inputs import (
+    NOT_DICOM_TEXT,
+    StowBody,
+    empty_part,
+    related,
+    with_attributes,
+    zero_parts,
+)
 
 VALIDATION_FAILED = 43264  # Azure: 0xA900, required attribute invalid (code and E2E)
 STUDY_MISMATCH_DOCUMENTED = 43265  # Azure conformance statement (reference 1.12 item 1)

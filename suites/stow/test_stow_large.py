@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-
-from fixtures.checks import untestable
-from fixtures.client import DicomwebClient
-from fixtures.multipart import choose_boundary, iter_encode_related, related_content_type
-from fixtures.operations import Dicomweb
-from fixtures.samples import SampleInstance
-from fixtures.store_checks import check_successful_store
-from fixtures.stow_fixtures import expect_stored_intact, send
-from fixtures.stow_inputs import StowBody, large_instance, related
+from dicomweb_conformance.fixtures.checks import untestable
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.multipart import choose_boundary, iter_encode_related, related_content_type
+from dicomweb_conformance.fixtures.operations import Dicomweb
+from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.fixtures.store_checks import check_successful_store
+from dicomweb_conformance.fixtures.stow_fixtures import expect_stored_intact, send
+from dicomweb_conformance.fixtures.stow_inputs import StowBody, large_instance, related
 
 LARGE_INSTANCE_BYTES = 30_000_000
 MEDIUM_INSTANCE_BYTES = 2_000_000

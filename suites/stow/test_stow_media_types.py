@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import pytest
 import requests
-
-from fixtures.checks import expect_status, fail
-from fixtures.client import DicomwebClient
-from fixtures.operations import Dicomweb
-from fixtures.samples import SampleInstance
-from fixtures.store_checks import check_successful_store
-from fixtures.stow_fixtures import expect_absent, expect_kept, expect_stored_intact, send, status_line
-from fixtures.stow_inputs import (
+from dicomweb_conformance.fixtures.checks import expect_status, fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.operations import Dicomweb
+from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.fixtures.store_checks import check_successful_store
+from dicomweb_conformance.fixtures.stow_fixtures import (
+    expect_absent,
+    expect_kept,
+    expect_stored_intact,
+    send,
+    status_line,
+)
+from dicomweb_conformance.fixtures.stow_inputs import (
     BodyBuilder,
     extra_part_headers,
     form_data,

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import pytest
-
-from fixtures.checks import expect_status, fail, multipart_parts, untestable
-from fixtures.client import DicomwebClient
-from fixtures.dicomjson import first, shape_problems, values
-from fixtures.operations import MULTIPART_DICOM_ANY_TS, Dicomweb
-from fixtures.part10 import instance_difference
-from fixtures.samples import SampleInstance, synthetic_instance
-from fixtures.store_checks import (
+from dicomweb_conformance.fixtures.checks import expect_status, fail, multipart_parts, untestable
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.dicomjson import first, shape_problems, values
+from dicomweb_conformance.fixtures.operations import MULTIPART_DICOM_ANY_TS, Dicomweb
+from dicomweb_conformance.fixtures.part10 import instance_difference
+from dicomweb_conformance.fixtures.samples import SampleInstance, synthetic_instance
+from dicomweb_conformance.fixtures.store_checks import (
     check_successful_store,
     retrieve_instance_bytes,
     same_origin,
     store_response_dataset,
 )
-from fixtures.stow_fixtures import (
+from dicomweb_conformance.fixtures.stow_fixtures import (
     AZURE_DOCUMENTED_REASONS,
     StoreExchange,
     check_failed_item,
@@ -27,7 +26,7 @@ from fixtures.stow_fixtures import (
     send,
     status_line,
 )
-from fixtures.stow_inputs import text_part
+from dicomweb_conformance.fixtures.stow_inputs import text_part
 
 RETRIEVE_URL = "00081190"
 # Annex I.1 Table I.1-1 with the VRs of PS3.6: (0008,1150) UI, (0008,1155) UI, (0008,1190) UR.

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
-from fixtures.checks import expect_media_type, expect_status, fail
-from fixtures.client import DicomwebClient
-from fixtures.dicomjson import first, values
-from fixtures.operations import DICOM_JSON, Dicomweb
-from fixtures.part10 import instance_difference
-from fixtures.resources import TutorialSet
-from fixtures.store_checks import (
+from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.dicomjson import first, values
+from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb
+from dicomweb_conformance.fixtures.part10 import instance_difference
+from dicomweb_conformance.fixtures.resources import TutorialSet
+from dicomweb_conformance.fixtures.store_checks import (
     check_referenced_sops,
     check_retrievable,
     check_successful_store,

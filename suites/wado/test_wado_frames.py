@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from fixtures.checks import expect_media_type, expect_status, fail
-from fixtures.client import DicomwebClient
-from fixtures.retrieve_fixtures import (
+from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.retrieve_fixtures import (
     MPEG2_MAIN_PROFILE,
     OCTET_STREAM,
     RetrieveCorpus,
@@ -16,7 +15,7 @@ from fixtures.retrieve_fixtures import (
     frames_path,
     octet_accept,
 )
-from fixtures.target import TargetConfig
+from dicomweb_conformance.fixtures.target import TargetConfig
 
 
 @pytest.mark.req("DW-WADO-120")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from fixtures.checks import expect_media_type, expect_status, fail
-from fixtures.client import DicomwebClient
-from fixtures.operations import instance_path, series_path
-from fixtures.retrieve_fixtures import (
+from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.operations import instance_path, series_path
+from dicomweb_conformance.fixtures.retrieve_fixtures import (
     DICOM,
     EXPLICIT_VR_LITTLE_ENDIAN,
     RetrieveCorpus,
@@ -19,7 +18,7 @@ from fixtures.retrieve_fixtures import (
     related_accept,
     retrieve_dicom,
 )
-from fixtures.samples import SampleInstance
+from dicomweb_conformance.fixtures.samples import SampleInstance
 
 LEVELS = ["study", "series", "instance"]
 

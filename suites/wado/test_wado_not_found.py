@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-
-from fixtures.client import DicomwebClient
-from fixtures.retrieve_fixtures import RetrieveCorpus, dicom_accept, expect_not_found, octet_accept
-from fixtures.uids import new_uid
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.retrieve_fixtures import RetrieveCorpus, dicom_accept, expect_not_found, octet_accept
+from dicomweb_conformance.fixtures.uids import new_uid
 
 PathOf = Callable[[RetrieveCorpus], str]
 

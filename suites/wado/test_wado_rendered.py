@@ -6,11 +6,10 @@ from collections.abc import Callable
 
 import pytest
 import requests
-
-from fixtures.checks import expect_media_type, expect_status, fail, untestable
-from fixtures.client import DicomwebClient
-from fixtures.operations import instance_path
-from fixtures.retrieve_fixtures import (
+from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail, untestable
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.operations import instance_path
+from dicomweb_conformance.fixtures.retrieve_fixtures import (
     RGB_COLUMNS,
     RGB_ROWS,
     ImageFormatError,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from fixtures.checks import fail
-from fixtures.client import DicomwebClient
-from fixtures.operations import instance_path, series_path
-from fixtures.part10 import instance_difference
-from fixtures.retrieve_fixtures import (
+from dicomweb_conformance.fixtures.checks import fail
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.operations import instance_path, series_path
+from dicomweb_conformance.fixtures.part10 import instance_difference
+from dicomweb_conformance.fixtures.retrieve_fixtures import (
     EXPLICIT_VR_BIG_ENDIAN,
     EXPLICIT_VR_LITTLE_ENDIAN,
     IMPLICIT_VR_LITTLE_ENDIAN,
@@ -24,8 +26,8 @@ from fixtures.retrieve_fixtures import (
     expect_not_acceptable,
     retrieve_dicom,
 )
-from fixtures.samples import SampleInstance
-from fixtures.transcoding import check_transcoded_attributes
+from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.fixtures.transcoding import check_transcoded_attributes
 
 
 def only_part(parts: list[DicomPart], instance: SampleInstance, what: str) -> DicomPart:
@@ -125,7 +127,7 @@ def test_any_syntax_keeps_or_modernises_implicit_vr(client: DicomwebClient, retr
     check_same_instance(part, implicit, what)
 
 
-DECLARED_CASES = {
+DECLARED_CASES: dict[str, tuple[Callable[[RetrieveCorpus], str], str | None]] = {
     "study-any-syntax": (lambda corpus: f"studies/{corpus.study_uid}", "*"),
     "implicit-instance-default": (lambda corpus: instance_path(corpus.require_implicit()), None),
     "implicit-instance-any-syntax": (lambda corpus: instance_path(corpus.require_implicit()), "*"),

@@ -7,16 +7,15 @@ from io import BytesIO
 
 import pydicom
 import pytest
-
-from fixtures.checks import expect_media_type, expect_status, fail, multipart_parts
-from fixtures.client import DicomwebClient
-from fixtures.dicomjson import shape_problems
-from fixtures.multipart import Part, parse_media_type
-from fixtures.operations import DICOM_JSON, MULTIPART_DICOM_ANY_TS, instance_path, series_path
-from fixtures.resources import TutorialSet
-from fixtures.samples import SampleInstance
-from fixtures.store_checks import check_metadata_lists
-from fixtures.transcoding import any_syntax_difference
+from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail, multipart_parts
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.dicomjson import shape_problems
+from dicomweb_conformance.fixtures.multipart import Part, parse_media_type
+from dicomweb_conformance.fixtures.operations import DICOM_JSON, MULTIPART_DICOM_ANY_TS, instance_path, series_path
+from dicomweb_conformance.fixtures.resources import TutorialSet
+from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.fixtures.store_checks import check_metadata_lists
+from dicomweb_conformance.fixtures.transcoding import any_syntax_difference
 
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 FRAME_ACCEPTS = {

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from targets.facade.changefeed_api import get_changefeed, get_changefeed_latest
-from targets.facade.delete import delete_resource
-from targets.facade.messages import Request, Response, text
-from targets.facade.proxy import forward_metadata, forward_qido, forward_retrieve
-from targets.facade.state import FacadeState
-from targets.facade.stow import post_studies
+from dicomweb_conformance.targets.facade.changefeed_api import get_changefeed, get_changefeed_latest
+from dicomweb_conformance.targets.facade.delete import delete_resource
+from dicomweb_conformance.targets.facade.messages import Request, Response, text
+from dicomweb_conformance.targets.facade.proxy import forward_metadata, forward_qido, forward_retrieve
+from dicomweb_conformance.targets.facade.state import FacadeState
+from dicomweb_conformance.targets.facade.stow import post_studies
 
 Handler = Callable[[Request, FacadeState], Response]
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from targets.facade.messages import Response
-from targets.facade.tokens import DICOM_AUDIENCE, InvalidToken, verify
+from dicomweb_conformance.targets.facade.messages import Response
+from dicomweb_conformance.targets.facade.tokens import DICOM_AUDIENCE, InvalidToken, verify
 
 
 class TokenVerifier(Protocol):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from targets.facade.changefeed import ChangeFeed
-from targets.facade.messages import Request, Response, empty, json_body, text
+from dicomweb_conformance.targets.facade.changefeed import ChangeFeed
+from dicomweb_conformance.targets.facade.messages import Request, Response, empty, json_body, text
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _LONG_MAX = 2**63 - 1

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from targets.facade.changefeed import InstanceKey
-from targets.facade.messages import Request, Response, empty, text
-from targets.facade.orthanc_api import Level, OrthancClient
-from targets.facade.state import FacadeState
-from targets.facade.uids import is_valid_uid
+from dicomweb_conformance.targets.facade.changefeed import InstanceKey
+from dicomweb_conformance.targets.facade.messages import Request, Response, empty, text
+from dicomweb_conformance.targets.facade.orthanc_api import Level, OrthancClient
+from dicomweb_conformance.targets.facade.state import FacadeState
+from dicomweb_conformance.targets.facade.uids import is_valid_uid
 
 _LEVELS: list[tuple[Level, str, str]] = [
     ("Study", "StudyInstanceUID", "study"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from targets.facade.media import split_outside_quotes
+from dicomweb_conformance.targets.facade.media import split_outside_quotes
 
 
 def entity_tag(body: bytes) -> str:

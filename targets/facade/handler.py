@@ -8,13 +8,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 import requests
+from dicomweb_conformance.targets.facade.app import SUPPORTED_VERSIONS, VERSIONS, route
+from dicomweb_conformance.targets.facade.auth import check_bearer
+from dicomweb_conformance.targets.facade.messages import Request, RequestBody, Response, text
+from dicomweb_conformance.targets.facade.state import FacadeState
 
-from targets.facade.app import SUPPORTED_VERSIONS, VERSIONS, route
-from targets.facade.auth import check_bearer
-from targets.facade.messages import Request, RequestBody, Response, text
-from targets.facade.state import FacadeState
-
-log = logging.getLogger("targets.facade")
+log = logging.getLogger("dicomweb_conformance.targets.facade")
 _NO_BODY = {204, 304}
 
 

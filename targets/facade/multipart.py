@@ -8,7 +8,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from typing import IO
 
-from targets.facade.messages import CHUNK, Readable
+from dicomweb_conformance.targets.facade.messages import CHUNK, Readable
 
 SPOOL_IN_MEMORY = 16 * 1024 * 1024
 MAX_HEADER_BLOCK = 64 * 1024

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Literal
 
 import requests
-
-from targets.facade.messages import CHUNK
+from dicomweb_conformance.targets.facade.messages import CHUNK
 
 Level = Literal["Study", "Series", "Instance"]
 _COLLECTION: dict[Level, str] = {"Study": "studies", "Series": "series", "Instance": "instances"}

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import itertools
 
-from targets.facade.etag import entity_tag, none_match_fails
-from targets.facade.messages import CHUNK, Request, Response, empty
-from targets.facade.qido_defaults import with_defaults
-from targets.facade.state import FacadeState
+from dicomweb_conformance.targets.facade.etag import entity_tag, none_match_fails
+from dicomweb_conformance.targets.facade.messages import CHUNK, Request, Response, empty
+from dicomweb_conformance.targets.facade.qido_defaults import with_defaults
+from dicomweb_conformance.targets.facade.state import FacadeState
 
 _COPIED_HEADERS = ("Content-Type", "Content-Length", "ETag", "Last-Modified", "Warning", "Content-Location")
 

@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from targets.facade.auth import SignedTokens, StaticTokens, TokenVerifier
-from targets.facade.changefeed import ChangeFeed, SequenceGap
-from targets.facade.handler import FacadeHTTPServer
-from targets.facade.orthanc_api import OrthancClient
-from targets.facade.state import FacadeState
-from targets.local_server import ServerStartError, read_tokens, serve_until, stop_requests
-from targets.orthanc_server import OrthancServer
+from dicomweb_conformance.targets.facade.auth import SignedTokens, StaticTokens, TokenVerifier
+from dicomweb_conformance.targets.facade.changefeed import ChangeFeed, SequenceGap
+from dicomweb_conformance.targets.facade.handler import FacadeHTTPServer
+from dicomweb_conformance.targets.facade.orthanc_api import OrthancClient
+from dicomweb_conformance.targets.facade.state import FacadeState
+from dicomweb_conformance.targets.local_server import ServerStartError, read_tokens, serve_until, stop_requests
+from dicomweb_conformance.targets.orthanc_server import OrthancServer
 
 
 class AzureFacade:

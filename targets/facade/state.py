@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from targets.facade.auth import TokenVerifier
-from targets.facade.changefeed import ChangeFeed
-from targets.facade.orthanc_api import OrthancClient
+from dicomweb_conformance.targets.facade.auth import TokenVerifier
+from dicomweb_conformance.targets.facade.changefeed import ChangeFeed
+from dicomweb_conformance.targets.facade.orthanc_api import OrthancClient
 
 
 @dataclass

@@ -5,16 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dicomweb_conformance.targets.facade.changefeed import InstanceKey
+from dicomweb_conformance.targets.facade.media import accepts_dicom_json, parse_media_type
+from dicomweb_conformance.targets.facade.messages import Request, Response, empty, json_body, text
+from dicomweb_conformance.targets.facade.multipart import Part, read_parts, spool
+from dicomweb_conformance.targets.facade.orthanc_api import OrthancRejected
+from dicomweb_conformance.targets.facade.state import FacadeState
+from dicomweb_conformance.targets.facade.uids import is_valid_uid
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-
-from targets.facade.changefeed import InstanceKey
-from targets.facade.media import accepts_dicom_json, parse_media_type
-from targets.facade.messages import Request, Response, empty, json_body, text
-from targets.facade.multipart import Part, read_parts, spool
-from targets.facade.orthanc_api import OrthancRejected
-from targets.facade.state import FacadeState
-from targets.facade.uids import is_valid_uid
 
 # FailureReason values (reference 1.1; PS3.18 Annex I.2.2).
 PROCESSING_FAILURE = 272  # 0x0110: the file could not be parsed

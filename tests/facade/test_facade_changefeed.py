@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 import requests
-
-from fixtures.changefeed import FeedPosition, current_position, read_feed
-from fixtures.client import DicomwebClient
-from fixtures.target import resolve_target
-from targets.facade.changefeed import SequenceGap
-from targets.facade.server import AzureFacade, facade_over_fresh_orthanc
+from dicomweb_conformance.fixtures.changefeed import FeedPosition, current_position, read_feed
+from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.fixtures.target import resolve_target
+from dicomweb_conformance.targets.facade.changefeed import SequenceGap
+from dicomweb_conformance.targets.facade.server import AzureFacade, facade_over_fresh_orthanc
 
 from .helpers import make_instance, new_uid, store
 

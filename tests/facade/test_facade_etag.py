@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-
-from targets.facade.etag import entity_tag, none_match_fails
-from targets.facade.server import AzureFacade, facade_over_fresh_orthanc
+from dicomweb_conformance.targets.facade.etag import entity_tag, none_match_fails
+from dicomweb_conformance.targets.facade.server import AzureFacade, facade_over_fresh_orthanc
 
 from .helpers import DICOM_JSON, make_instance, new_uid, store
 

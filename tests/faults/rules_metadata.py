@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from fixtures.dicomjson import BULK_VRS
-from fixtures.metadata_fixtures import (
+from dicomweb_conformance.fixtures.dicomjson import BULK_VRS
+from dicomweb_conformance.fixtures.metadata_fixtures import (
     BULK_PATHS,
     ICON_PIXELS,
     IMPLICIT_PRIVATE_CREATOR,
@@ -23,6 +23,7 @@ from fixtures.metadata_fixtures import (
     PRIVATE_ELEMENTS,
     PRIVATE_GROUP,
 )
+
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
     DICOM_JSON,

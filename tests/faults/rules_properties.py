@@ -21,11 +21,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pydicom
-from requests.structures import CaseInsensitiveDict
-
-from fixtures.dicomjson import key
-from fixtures.operations import MULTIPART_DICOM_ANY_TS
-from fixtures.property_fixtures import (
+from dicomweb_conformance.fixtures.dicomjson import key
+from dicomweb_conformance.fixtures.operations import MULTIPART_DICOM_ANY_TS
+from dicomweb_conformance.fixtures.property_fixtures import (
     CORPUS_PLAN,
     LABELLED_UIDS,
     LEVEL_UID,
@@ -42,7 +40,9 @@ from fixtures.property_fixtures import (
     expected_matches,
     reference_json,
 )
-from fixtures.qido_matching import WILDCARD_VRS
+from dicomweb_conformance.fixtures.qido_matching import WILDCARD_VRS
+from requests.structures import CaseInsensitiveDict
+
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
     ALL_INSTANCES,

@@ -384,10 +384,6 @@ def _names_need_help(*, azure: bool) -> Callable[[ProxyRequest], bool]:
     return check
 
 
-def _has_person_name(request: ProxyRequest) -> bool:
-    return any(keyword(k) in PERSON_NAMES for k, _ in pairs_of(request.query))
-
-
 def no_content(request: ProxyRequest, forward: Forward) -> ProxyResponse:
     return ProxyResponse(204, CaseInsensitiveDict())
 

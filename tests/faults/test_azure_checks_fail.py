@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from dicomweb_conformance.fixtures.conformance import CATALOG_DIR, LATEST_API_VERSION, load_catalog
+from dicomweb_conformance.targets.facade.changefeed import SequenceGap
+from dicomweb_conformance.targets.facade.server import AzureFacade
+from dicomweb_conformance.targets.orthanc_server import OrthancServer
 
-from fixtures.conformance import CATALOG_DIR, LATEST_API_VERSION, load_catalog
-from targets.facade.changefeed import SequenceGap
-from targets.facade.server import AzureFacade
-from targets.orthanc_server import OrthancServer
 from tests.faults.proxy import FaultProxy, Rule
 from tests.faults.rules_azure import (
     AZURE_FAULT_TABLE,

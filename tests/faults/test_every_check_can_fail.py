@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
+from dicomweb_conformance.targets.facade.server import facade_over_fresh_orthanc
+from dicomweb_conformance.targets.orthanc_server import OrthancServer
 
-from targets.facade.server import facade_over_fresh_orthanc
-from targets.orthanc_server import OrthancServer
 from tests.faults.proxy import FaultProxy
 from tests.faults.rules import AUTH_TOKEN, FAULTS, REPAIRS, ProxyRule
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from targets.orthanc_server import OrthancServer
+from dicomweb_conformance.targets.orthanc_server import OrthancServer
 
 
 @pytest.fixture

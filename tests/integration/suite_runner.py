@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-
-from fixtures.conformance import Outcome, load_catalog
-from fixtures.plugin import applicable_deviation
-from fixtures.target import TargetConfig
+from dicomweb_conformance.fixtures.conformance import Outcome, load_catalog
+from dicomweb_conformance.fixtures.plugin import applicable_deviation
+from dicomweb_conformance.fixtures.target import TargetConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,17 +20,18 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from fixtures.auth import REFRESH_MARGIN_SECONDS
-from fixtures.conformance import Outcome
-from fixtures.junit_counts import NOT_EXECUTED
-from fixtures.junit_counts import outcomes as junit_outcomes
-from fixtures.target import AZURE_DEFAULT_SCOPE, resolve_target
-from targets.facade.auth import SignedTokens
-from targets.facade.server import facade_over_fresh_orthanc
-from targets.facade.tokens import DICOM_AUDIENCE, mint
+from dicomweb_conformance.fixtures.auth import REFRESH_MARGIN_SECONDS
+from dicomweb_conformance.fixtures.conformance import Outcome
+from dicomweb_conformance.fixtures.junit_counts import NOT_EXECUTED
+from dicomweb_conformance.fixtures.junit_counts import outcomes as junit_outcomes
+from dicomweb_conformance.fixtures.target import AZURE_DEFAULT_SCOPE, resolve_target
+from dicomweb_conformance.targets.facade.auth import SignedTokens
+from dicomweb_conformance.targets.facade.server import facade_over_fresh_orthanc
+from dicomweb_conformance.targets.facade.tokens import DICOM_AUDIENCE, mint
 from tests.integration.suite_runner import ROOT, SuiteRun, declared_outcomes, orthanc_instances, start_suite
 
 FACADE_TARGET = str(ROOT / "targets" / "azure-facade.toml")
@@ -54,7 +55,7 @@ class FacadeRun:
     credential_log: Path | None = None
 
     @property
-    def issued(self) -> list[dict[str, float]]:
+    def issued(self) -> list[dict[str, Any]]:
         assert self.credential_log is not None
         return [json.loads(line) for line in self.credential_log.read_text().splitlines()]
 
@@ -81,7 +82,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, FacadeR
         bearer = stack.enter_context(facade_over_fresh_orthanc(tokens={BEARER_TOKEN}))
         azure_env = {
             "DICOMWEB_AUTH": "azure",
-            "DICOMWEB_AZURE_CREDENTIAL": "targets.facade.credential:factory",
+            "DICOMWEB_AZURE_CREDENTIAL": "dicomweb_conformance.targets.facade.credential:factory",
             "FACADE_TOKEN_SECRET": SECRET,
             "FACADE_TOKEN_LIFETIME": str(TOKEN_LIFETIME),
             "FACADE_TOKEN_LOG": str(credential_log),

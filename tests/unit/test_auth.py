@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-
-from fixtures.auth import AzureCredentialAuth
-from fixtures.redaction import Redactor
-from fixtures.target import AZURE_DEFAULT_SCOPE
+from dicomweb_conformance.fixtures.auth import AzureCredentialAuth
+from dicomweb_conformance.fixtures.redaction import Redactor
+from dicomweb_conformance.fixtures.target import AZURE_DEFAULT_SCOPE
 
 
 @dataclass

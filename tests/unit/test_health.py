@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures import health
-from fixtures.exchange import Exchange
-from fixtures.health import ServerDown, ServerHealth
+from dicomweb_conformance.fixtures import health
+from dicomweb_conformance.fixtures.exchange import Exchange
+from dicomweb_conformance.fixtures.health import ServerDown, ServerHealth
 
 
 def exchange(method: str, path: str, status: int | None, error: str | None = None) -> Exchange:
@@ -22,7 +22,11 @@ def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_no_answer_and_no_answer_to_the_probe_is_an_outage_named_after_the_last_answered_request() -> None:
     probes: list[int | None] = []
-    watch = ServerHealth(lambda: probes.append(None) or None)
+
+    def probe() -> None:
+        probes.append(None)
+
+    watch = ServerHealth(probe)
     watch.answered(exchange("GET", "studies/1.2/metadata", 200))
     refused = exchange("GET", "studies/1.2/series/3/instances/4/frames/1", None, "ConnectionError: refused")
     with pytest.raises(ServerDown) as raised:

@@ -7,10 +7,7 @@ import tracemalloc
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import given, reject, settings
-from hypothesis import strategies as st
-
-from fixtures.multipart import (
+from dicomweb_conformance.fixtures.multipart import (
     MultipartError,
     Part,
     boundary_of,
@@ -22,6 +19,8 @@ from fixtures.multipart import (
     parse_media_type,
     related_content_type,
 )
+from hypothesis import given, reject, settings
+from hypothesis import strategies as st
 
 B = "abc"
 CT = f"multipart/related; boundary={B}"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from io import BytesIO
 
 import pydicom
+from dicomweb_conformance.fixtures.part10 import instance_difference, split_part10
+from dicomweb_conformance.fixtures.samples import synthetic_instance
 from pydicom.uid import UID
-
-from fixtures.part10 import instance_difference, split_part10
-from fixtures.samples import synthetic_instance
 
 
 def rewritten(data: bytes, **meta: str) -> bytes:

@@ -6,12 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from pydicom import config
-from pydicom.dataset import Dataset
-from pydicom.valuerep import validate_value
-
-from fixtures.property_fixtures import (
+from dicomweb_conformance.fixtures.property_fixtures import (
     FAMILIES,
     MATCHING_RULES,
     RANGE,
@@ -49,7 +44,11 @@ from fixtures.property_fixtures import (
     uid_list_queries,
     wildcard_queries,
 )
-from fixtures.qido_matching import WILDCARD_VRS, in_range, wildcard_matches
+from dicomweb_conformance.fixtures.qido_matching import WILDCARD_VRS, in_range, wildcard_matches
+from hypothesis import given, settings
+from pydicom import config
+from pydicom.dataset import Dataset
+from pydicom.valuerep import validate_value
 
 MANY = settings(max_examples=60)
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import requests
 
-from fixtures.server_info import detect
-from fixtures.target import resolve_target
+from dicomweb_conformance.fixtures.server_info import detect
+from dicomweb_conformance.fixtures.target import resolve_target
 
 
 class FakeSession(requests.Session):
@@ -18,7 +18,7 @@ class FakeSession(requests.Session):
         self.answers = answers
         self.asked: list[str] = []
 
-    def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:
         self.asked.append(str(url))
         response = requests.Response()
         response.status_code = 200 if url in self.answers else 404

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.target import (
+from dicomweb_conformance.fixtures.target import (
     DEFAULT_LOCAL_TARGET,
+    SHIPPED_TARGETS,
     ConfigError,
     Deviation,
     FailureSignature,
     derive_rest_root,
     resolve_target,
+    shipped_target_for,
 )
 
 
@@ -167,3 +169,19 @@ def test_secrets_never_appear_in_a_repr() -> None:
 def test_only_the_chosen_methods_secrets_are_resolved(tmp_path: Path) -> None:
     path = write_target(tmp_path, FILE_WITH_URL + '[auth]\nmethod = "bearer"\ntoken = "${UNSET_TOKEN}"\n')
     assert resolve_target({"target": str(path), "auth": "none"}, {}).auth.token is None
+
+
+def test_a_shipped_target_is_named_without_its_path() -> None:
+    target = resolve_target({"target": "orthanc", "url": "http://127.0.0.1:1/dicom-web"}, environ={})
+    assert target.target_file == SHIPPED_TARGETS / "orthanc.toml"
+
+
+def test_a_name_that_is_not_shipped_stays_a_path() -> None:
+    with pytest.raises(ConfigError, match="no-such-target"):
+        resolve_target({"target": "no-such-target", "url": "http://127.0.0.1:1/dicom-web"}, environ={})
+
+
+def test_the_detected_product_selects_the_shipped_target_that_declares_it() -> None:
+    assert shipped_target_for("Orthanc") == SHIPPED_TARGETS / "orthanc.toml"
+    assert shipped_target_for("SomeVendorPACS") is None
+    assert shipped_target_for(None) is None

@@ -6,12 +6,11 @@ from collections.abc import Callable
 from io import BytesIO
 
 import pydicom
+from dicomweb_conformance.fixtures.part10 import instance_difference
+from dicomweb_conformance.fixtures.retrieve_fixtures import build_implicit
+from dicomweb_conformance.fixtures.transcoding import any_syntax_difference, transcoding_differences
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
-
-from fixtures.part10 import instance_difference
-from fixtures.retrieve_fixtures import build_implicit
-from fixtures.transcoding import any_syntax_difference, transcoding_differences
 
 
 def stored() -> bytes:

@@ -1,0 +1,3 @@
+from dicomweb_conformance.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,17 @@
+"""The suite's pytest plugin: the `pytest11` entry point of an installed copy, and what conftest.py loads in a clone.
+
+Loaded into every pytest run of an environment that has the package; it stays inert unless the run collects
+the suites (fixtures/plugin.py, is_conformance_run).
+"""
+
+pytest_plugins = [
+    "dicomweb_conformance.fixtures.plugin",
+    "dicomweb_conformance.fixtures.interrupt",
+    "dicomweb_conformance.fixtures.resources",
+    "dicomweb_conformance.fixtures.stow_fixtures",
+    "dicomweb_conformance.fixtures.retrieve_fixtures",
+    "dicomweb_conformance.fixtures.metadata_fixtures",
+    "dicomweb_conformance.fixtures.qido_fixtures",
+    "dicomweb_conformance.fixtures.property_fixtures",
+    "dicomweb_conformance.fixtures.azure_fixtures",
+]
