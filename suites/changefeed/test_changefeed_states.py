@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from dicomweb_conformance.fixtures.azure_fixtures import (
     FeedBurst,
     change_of,
@@ -108,7 +109,7 @@ def test_a_stored_instance_has_a_current_create_entry(dicomweb: Dicomweb, run_id
 def test_create_delete_recreate_gives_replaced_replaced_current(dicomweb: Dicomweb, run_id: str) -> None:
     """Store, delete, store again: entries create, delete, create with states replaced, replaced, current."""
     instance, position = stored_instance(dicomweb, run_id, "feed-recreate")
-    delete(dicomweb, instance_path(instance), [instance], "delete the instance")
+    delete(dicomweb, instance_path(instance), "delete the instance")
     check_successful_store(dicomweb.store([instance]), [instance], "store the instance again")
     entries = entries_for(dicomweb.client, position, instance, "create", "delete", "create")
     found = [(entry.get("action"), entry.get("state")) for entry in entries]
@@ -122,7 +123,7 @@ def test_create_delete_recreate_gives_replaced_replaced_current(dicomweb: Dicomw
 def test_a_delete_entry_is_deleted_and_has_no_metadata(dicomweb: Dicomweb, run_id: str) -> None:
     """A deleted instance's delete entry has state deleted and no metadata, even with includeMetadata=true."""
     instance, position = stored_instance(dicomweb, run_id, "feed-deleted")
-    delete(dicomweb, instance_path(instance), [instance], "delete the instance")
+    delete(dicomweb, instance_path(instance), "delete the instance")
     _, deletion = entries_for(dicomweb.client, position, instance, "create", "delete")
     check_entry(deletion, instance, "delete", "deleted", "the delete entry")
     again = entry_again(dicomweb.client, deletion, "the delete entry with metadata", includeMetadata="true")
@@ -137,7 +138,7 @@ def test_a_series_delete_records_a_delete_for_each_of_its_instances(dicomweb: Di
     removed, (kept,) = study
     store_victims(dicomweb, [*removed, kept])
     position = current_position(dicomweb.client)
-    delete(dicomweb, series_path(removed[0]), removed, "delete a series of two")
+    delete(dicomweb, series_path(removed[0]), "delete a series of two")
     deletes = {(i.sop_instance_uid, "delete") for i in removed}
     # v2 positions start minutes back (clock skew), so the creates may be listed too: judge the deletes.
     listed = wait_for_changes(dicomweb.client, position, deletes, also=[kept.sop_instance_uid])
@@ -184,7 +185,7 @@ def test_latest_is_the_create_just_recorded(dicomweb: Dicomweb, run_id: str) -> 
 def test_latest_after_a_delete_is_that_delete_without_metadata(dicomweb: Dicomweb, run_id: str) -> None:
     """Right after a delete, /changefeed/latest is that delete, state deleted, with no metadata."""
     instance, position = stored_instance(dicomweb, run_id, "feed-latest-delete")
-    delete(dicomweb, instance_path(instance), [instance], "delete the instance")
+    delete(dicomweb, instance_path(instance), "delete the instance")
     _, deletion = entries_for(dicomweb.client, position, instance, "create", "delete")
     latest = check_latest_is(dicomweb.client, deletion, "latest after a delete")
     check_entry(latest, instance, "delete", "deleted", "latest after a delete")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+
 from dicomweb_conformance.fixtures.azure_fixtures import new_study, store_victims
 from dicomweb_conformance.fixtures.checks import expect_status
 from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb, instance_path, series_path
@@ -63,7 +64,7 @@ def check_lists_exactly(dicomweb: Dicomweb, path: str, instances: Sequence[Sampl
 @pytest.mark.req("AZ-DEL-100")
 def test_deleting_the_only_instance_removes_all_levels(dicomweb: Dicomweb, lone_instance: SampleInstance) -> None:
     """Deleting a study's only instance answers 204; the instance, its series and its study are all gone."""
-    delete(dicomweb, instance_path(lone_instance), [lone_instance], "delete the only instance")
+    delete(dicomweb, instance_path(lone_instance), "delete the only instance")
     check_instance_gone(dicomweb, lone_instance, "after the delete")
     check_series_gone(dicomweb, lone_instance, "after the delete")
     check_study_gone(dicomweb, lone_instance, "after the delete")
@@ -77,7 +78,7 @@ def test_deleting_an_emptied_resource_again_is_not_found(
 ) -> None:
     """Deleting the only instance, series or study of a study a second time answers 404."""
     path = {"instance": instance_path, "series": series_path, "study": study_path}[level](lone_instance)
-    delete(dicomweb, path, [lone_instance], f"first delete of the {level}")
+    delete(dicomweb, path, f"first delete of the {level}")
     expect_status(dicomweb.client.delete(path), 404, f"second delete of the {level}")
 
 
@@ -86,7 +87,7 @@ def test_deleting_an_emptied_resource_again_is_not_found(
 def test_deleting_an_instance_leaves_the_other_series(dicomweb: Dicomweb, two_series: Study) -> None:
     """Deleting the instance of a one-instance series leaves the study's other series' instances retrievable."""
     (first_a, second_a), (lone_b,) = two_series
-    delete(dicomweb, instance_path(lone_b), [lone_b], "delete the other series' instance")
+    delete(dicomweb, instance_path(lone_b), "delete the other series' instance")
     check_instance_gone(dicomweb, lone_b, "after the delete")
     check_still_there(dicomweb, [first_a, second_a], "the other series after the delete")
 
@@ -96,7 +97,7 @@ def test_deleting_an_instance_leaves_the_other_series(dicomweb: Dicomweb, two_se
 def test_deleting_the_last_instance_of_a_series_removes_only_that_series(dicomweb: Dicomweb, two_series: Study) -> None:
     """Deleting the last instance of a series removes the series; the study and its other series remain."""
     (first_a, second_a), (lone_b,) = two_series
-    delete(dicomweb, instance_path(lone_b), [lone_b], "delete the last instance of a series")
+    delete(dicomweb, instance_path(lone_b), "delete the last instance of a series")
     check_series_gone(dicomweb, lone_b, "after the delete")
     check_lists_exactly(dicomweb, series_path(first_a), [first_a, second_a], "the other series after the delete")
     check_lists_exactly(dicomweb, study_path(first_a), [first_a, second_a], "the study after the delete")
@@ -107,7 +108,7 @@ def test_deleting_the_last_instance_of_a_series_removes_only_that_series(dicomwe
 def test_deleting_one_of_several_instances_keeps_the_counts(dicomweb: Dicomweb, two_series: Study) -> None:
     """Deleting one of a series' two instances: the series lists the other one, the study the remaining two."""
     (first_a, second_a), (lone_b,) = two_series
-    delete(dicomweb, instance_path(first_a), [first_a], "delete one instance of two")
+    delete(dicomweb, instance_path(first_a), "delete one instance of two")
     check_instance_gone(dicomweb, first_a, "after the delete")
     check_lists_exactly(dicomweb, series_path(second_a), [second_a], "its series after the delete")
     check_lists_exactly(dicomweb, study_path(second_a), [second_a, lone_b], "its study after the delete")
@@ -121,7 +122,7 @@ def test_deleting_one_of_several_instances_keeps_the_counts(dicomweb: Dicomweb, 
 @pytest.mark.req("AZ-DEL-105")
 def test_deleting_the_only_series_removes_all_levels(dicomweb: Dicomweb, lone_instance: SampleInstance) -> None:
     """Deleting a study's only series answers 204; the series, its instance and the study are all gone."""
-    delete(dicomweb, series_path(lone_instance), [lone_instance], "delete the only series")
+    delete(dicomweb, series_path(lone_instance), "delete the only series")
     check_series_gone(dicomweb, lone_instance, "after the delete")
     check_instance_gone(dicomweb, lone_instance, "after the delete")
     check_study_gone(dicomweb, lone_instance, "after the delete")
@@ -132,7 +133,7 @@ def test_deleting_the_only_series_removes_all_levels(dicomweb: Dicomweb, lone_in
 def test_deleting_a_series_removes_every_instance_of_it(dicomweb: Dicomweb, two_series: Study) -> None:
     """Deleting a series of two instances removes both of them."""
     series_a, _ = two_series
-    delete(dicomweb, series_path(series_a[0]), series_a, "delete a series of two instances")
+    delete(dicomweb, series_path(series_a[0]), "delete a series of two instances")
     for instance in series_a:
         check_instance_gone(dicomweb, instance, "after the series delete")
 
@@ -142,7 +143,7 @@ def test_deleting_a_series_removes_every_instance_of_it(dicomweb: Dicomweb, two_
 def test_deleting_a_series_leaves_the_other_series(dicomweb: Dicomweb, two_series: Study) -> None:
     """Deleting one series of a study leaves the study and its other series, byte for byte."""
     series_a, (lone_b,) = two_series
-    delete(dicomweb, series_path(series_a[0]), series_a, "delete one series")
+    delete(dicomweb, series_path(series_a[0]), "delete one series")
     check_series_gone(dicomweb, series_a[0], "after the delete")
     check_lists_exactly(dicomweb, study_path(lone_b), [lone_b], "the study after the delete")
     check_still_there(dicomweb, [lone_b], "the other series after the delete")
@@ -155,7 +156,7 @@ def test_deleting_a_series_leaves_the_other_series(dicomweb: Dicomweb, two_serie
 @pytest.mark.req("AZ-DEL-108")
 def test_deleting_a_study_removes_all_levels(dicomweb: Dicomweb, lone_instance: SampleInstance) -> None:
     """Deleting a study answers 204; the study, its series and its instance are all gone."""
-    delete(dicomweb, study_path(lone_instance), [lone_instance], "delete the study")
+    delete(dicomweb, study_path(lone_instance), "delete the study")
     check_study_gone(dicomweb, lone_instance, "after the delete")
     check_series_gone(dicomweb, lone_instance, "after the delete")
     check_instance_gone(dicomweb, lone_instance, "after the delete")
@@ -167,7 +168,7 @@ def test_deleting_a_study_removes_every_series_and_instance(dicomweb: Dicomweb, 
     """Deleting a study of two series with two instances each removes every series and instance."""
     study = new_study(run_id, [2, 2], name="delete-whole-study")
     store_victims(dicomweb, flat(study))
-    delete(dicomweb, study_path(study[0][0]), flat(study), "delete a study with several items at each level")
+    delete(dicomweb, study_path(study[0][0]), "delete a study with several items at each level")
     check_study_gone(dicomweb, study[0][0], "after the delete")
     for series in study:
         check_series_gone(dicomweb, series[0], "after the study delete")

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from dicomweb_conformance.fixtures.conformance import CATALOG_DIR, LATEST_API_VERSION, load_catalog
 from dicomweb_conformance.targets.facade.changefeed import SequenceGap
 from dicomweb_conformance.targets.facade.server import AzureFacade
 from dicomweb_conformance.targets.orthanc_server import OrthancServer
-
 from tests.faults.proxy import FaultProxy, Rule
 from tests.faults.rules_azure import (
     AZURE_FAULT_TABLE,
@@ -34,7 +34,13 @@ from tests.faults.rules_azure import (
     TUTORIAL_DELETE_FAULTS,
     VALID_TOKEN,
 )
-from tests.faults.test_every_check_can_fail import SuiteRun, describe, suite_result
+from tests.faults.test_every_check_can_fail import (
+    SuiteRun,
+    assert_nothing_left,
+    describe,
+    suite_result,
+    sweep_declared_leftovers,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FACADE_TARGET = PROJECT_ROOT / "targets" / "azure-facade.toml"
@@ -184,6 +190,8 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plan]:
             yield Plan(runner)
         finally:
             runner.close()
+        sweep_declared_leftovers(orthanc, runner.workdir)
+        assert_nothing_left(orthanc)
 
 
 def test_every_azure_requirement_has_faults() -> None:

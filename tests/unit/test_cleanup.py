@@ -45,13 +45,13 @@ def test_forgotten_entries_are_not_cleaned_again(tmp_path: Path) -> None:
 def test_removal_keeps_going_past_errors() -> None:
     entries = [LedgerEntry("1", "2", str(n)) for n in range(4)]
 
-    def remove(entry: LedgerEntry) -> bool:
+    def remove(entry: LedgerEntry) -> str | None:
         if entry.sop == "1":
             raise ValueError("boom")
-        return entry.sop != "2"
+        return "the server answered 403 to DELETE" if entry.sop == "2" else None
 
     failures = remove_all(entries, remove)
     assert [(entry.sop, why) for entry, why in failures] == [
         ("1", "ValueError: boom"),
-        ("2", "the server refused the delete"),
+        ("2", "the server answered 403 to DELETE"),
     ]
