@@ -14,6 +14,7 @@ import resource
 import time
 
 import requests
+
 from dicomweb_conformance.fixtures.multipart import encode_related, iter_parts
 from dicomweb_conformance.fixtures.samples import SampleInstance, synthetic_instance
 from dicomweb_conformance.fixtures.uids import new_uid

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
 from dicomweb_conformance.targets.debian_root import DebianRootError, ensure_root, host_release
 from dicomweb_conformance.targets.local_server import (
     ServerStartError,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
 from dicomweb_conformance.targets.local_server import (
     ServerStartError,
     free_port,

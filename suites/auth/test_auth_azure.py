@@ -11,6 +11,8 @@ import re
 
 import pytest
 import requests
+from requests.auth import AuthBase, HTTPBasicAuth
+
 from dicomweb_conformance.fixtures.azure_fixtures import request_with_auth
 from dicomweb_conformance.fixtures.checks import expect_status, fail
 from dicomweb_conformance.fixtures.cleanup import LedgerEntry
@@ -19,7 +21,6 @@ from dicomweb_conformance.fixtures.multipart import encode_related
 from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb
 from dicomweb_conformance.fixtures.samples import synthetic_instance
 from dicomweb_conformance.fixtures.uids import new_uid
-from requests.auth import AuthBase, HTTPBasicAuth
 
 # RFC 9110 11.1: the auth-scheme is case-insensitive; challenges are comma-separated (11.6.1).
 _BEARER_CHALLENGE = re.compile(r"(?:^|,)\s*bearer(?=\s|,|$)", re.IGNORECASE)

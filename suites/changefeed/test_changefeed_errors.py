@@ -7,6 +7,7 @@ those checks name their version in their requirement (`api_versions`).
 from __future__ import annotations
 
 import pytest
+
 from dicomweb_conformance.fixtures.checks import expect_status
 from dicomweb_conformance.fixtures.client import DicomwebClient
 

@@ -13,6 +13,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
+
 from dicomweb_conformance.fixtures.azure_fixtures import (
     FeedBurst,
     change_of,

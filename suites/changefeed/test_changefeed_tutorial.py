@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dicomweb_conformance.fixtures.changefeed import current_position, read_feed
 from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail, json_body
 from dicomweb_conformance.fixtures.client import DicomwebClient

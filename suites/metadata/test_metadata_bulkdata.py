@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from dicomweb_conformance.fixtures.checks import fail
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.metadata_fixtures import (

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from dicomweb_conformance.fixtures.checks import fail
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.dicomjson import VALID_VRS, DatasetJson, key

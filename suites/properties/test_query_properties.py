@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 import pytest
 import requests
+from hypothesis import assume, example, given
+
 from dicomweb_conformance.fixtures.checks import fail
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.operations import DICOM_JSON
@@ -40,7 +42,6 @@ from dicomweb_conformance.fixtures.property_fixtures import (
     uid_list_queries,
     wildcard_queries,
 )
-from hypothesis import assume, example, given
 
 
 def search(client: DicomwebClient, corpus: Corpus, level: str, parameters: dict[str, str]) -> requests.Response:

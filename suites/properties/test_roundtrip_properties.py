@@ -8,6 +8,8 @@ small instance and prints it with the blob that replays it; the exchange is in t
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+
 from dicomweb_conformance.fixtures.checks import expect_status, fail, multipart_parts
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb, instance_path
@@ -27,7 +29,6 @@ from dicomweb_conformance.fixtures.property_fixtures import (
 )
 from dicomweb_conformance.fixtures.samples import SampleInstance
 from dicomweb_conformance.fixtures.store_checks import check_metadata_lists, check_retrievable
-from hypothesis import example, given
 
 # Explicit examples run first under every hypothesis profile: each pins a failure class seen on a real server
 # (see the deviations in targets/*.toml), so a declared deviation never depends on what generation happens to hit.

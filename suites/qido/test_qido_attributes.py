@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.dicomjson import key
 from dicomweb_conformance.fixtures.qido_checks import check_search_matches_corpus, scoped

@@ -8,6 +8,7 @@ library's encoder.
 from __future__ import annotations
 
 import pytest
+
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.qido_checks import check_finds, check_returned_values, encode_query, search
 from dicomweb_conformance.fixtures.qido_corpus import LEVEL_KEY, QidoCorpus

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 import requests
+
 from dicomweb_conformance.fixtures.checks import fail
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.dicomjson import DatasetJson, key

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+
 from dicomweb_conformance.fixtures.checks import fail, poll
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.qido_checks import (

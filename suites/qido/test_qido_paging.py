@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+
 from dicomweb_conformance.fixtures.checks import fail
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.qido_checks import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.operations import DICOM_JSON
 from dicomweb_conformance.fixtures.resources import TutorialSet

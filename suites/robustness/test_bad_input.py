@@ -4,6 +4,7 @@ for what was not kept; afterwards nothing it carried may be served, least of all
 from __future__ import annotations
 
 import pytest
+
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.operations import Dicomweb
 from dicomweb_conformance.fixtures.samples import SampleInstance

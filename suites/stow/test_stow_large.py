@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dicomweb_conformance.fixtures.checks import untestable
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.multipart import choose_boundary, iter_encode_related, related_content_type

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+
 from dicomweb_conformance.fixtures.checks import expect_status, fail
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.operations import Dicomweb

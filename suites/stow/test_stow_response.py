@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dicomweb_conformance.fixtures.checks import expect_status, fail, multipart_parts, untestable
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.dicomjson import first, shape_problems, values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.operations import instance_path, series_path

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.retrieve_fixtures import RetrieveCorpus, dicom_accept, expect_not_found, octet_accept
 from dicomweb_conformance.fixtures.uids import new_uid

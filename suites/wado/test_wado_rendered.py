@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import requests
+
 from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail, untestable
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.operations import instance_path

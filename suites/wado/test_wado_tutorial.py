@@ -7,6 +7,7 @@ from io import BytesIO
 
 import pydicom
 import pytest
+
 from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail, multipart_parts
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.dicomjson import shape_problems

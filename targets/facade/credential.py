@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from azure.core.credentials import AccessToken
+
 from dicomweb_conformance.targets.facade.tokens import audience_of_scope, mint
 
 SECRET_ENV = "FACADE_TOKEN_SECRET"

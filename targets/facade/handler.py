@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 import requests
+
 from dicomweb_conformance.targets.facade.app import SUPPORTED_VERSIONS, VERSIONS, route
 from dicomweb_conformance.targets.facade.auth import check_bearer
 from dicomweb_conformance.targets.facade.messages import Request, RequestBody, Response, text

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Literal
 
 import requests
+
 from dicomweb_conformance.targets.facade.messages import CHUNK
 
 Level = Literal["Study", "Series", "Instance"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
 from dicomweb_conformance.targets.facade.changefeed import InstanceKey
 from dicomweb_conformance.targets.facade.media import accepts_dicom_json, parse_media_type
 from dicomweb_conformance.targets.facade.messages import Request, Response, empty, json_body, text
@@ -12,8 +15,6 @@ from dicomweb_conformance.targets.facade.multipart import Part, read_parts, spoo
 from dicomweb_conformance.targets.facade.orthanc_api import OrthancRejected
 from dicomweb_conformance.targets.facade.state import FacadeState
 from dicomweb_conformance.targets.facade.uids import is_valid_uid
-from pydicom import dcmread
-from pydicom.dataset import Dataset
 
 # FailureReason values (reference 1.1; PS3.18 Annex I.2.2).
 PROCESSING_FAILURE = 272  # 0x0110: the file could not be parsed

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from dicomweb_conformance.fixtures.changefeed import FeedPosition, current_position, read_feed
 from dicomweb_conformance.fixtures.client import DicomwebClient
 from dicomweb_conformance.fixtures.target import resolve_target

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+
 from dicomweb_conformance.targets.facade.etag import entity_tag, none_match_fails
 from dicomweb_conformance.targets.facade.server import AzureFacade, facade_over_fresh_orthanc
 

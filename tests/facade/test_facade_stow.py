@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from dicomweb_conformance.targets.facade.server import AzureFacade, facade_over_fresh_orthanc
 from pydicom.dataset import Dataset
 from pydicom.uid import ImplicitVRLittleEndian
+
+from dicomweb_conformance.targets.facade.server import AzureFacade, facade_over_fresh_orthanc
 
 from .helpers import (
     DICOM_JSON,

@@ -23,7 +23,6 @@ from dicomweb_conformance.fixtures.metadata_fixtures import (
     PRIVATE_ELEMENTS,
     PRIVATE_GROUP,
 )
-
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
     DICOM_JSON,

@@ -21,6 +21,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pydicom
+from requests.structures import CaseInsensitiveDict
+
 from dicomweb_conformance.fixtures.dicomjson import key
 from dicomweb_conformance.fixtures.operations import MULTIPART_DICOM_ANY_TS
 from dicomweb_conformance.fixtures.property_fixtures import (
@@ -41,8 +43,6 @@ from dicomweb_conformance.fixtures.property_fixtures import (
     reference_json,
 )
 from dicomweb_conformance.fixtures.qido_matching import WILDCARD_VRS
-from requests.structures import CaseInsensitiveDict
-
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
     ALL_INSTANCES,

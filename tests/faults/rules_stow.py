@@ -14,9 +14,9 @@ from dataclasses import replace
 from io import BytesIO
 
 import pydicom
-from dicomweb_conformance.fixtures.stow_fixtures import HANG_TIMEOUT
 from requests.structures import CaseInsensitiveDict
 
+from dicomweb_conformance.fixtures.stow_fixtures import HANG_TIMEOUT
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
     ALL_INSTANCES,

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from dicomweb_conformance.targets.orthanc_server import OrthancServer
 
+from dicomweb_conformance.targets.orthanc_server import OrthancServer
 from tests.faults.proxy import FaultProxy, Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import ANY_DICOMWEB_PATH, ProxyRule, distort, on_status
 

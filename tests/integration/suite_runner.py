@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
 from dicomweb_conformance.fixtures.conformance import Outcome, load_catalog
 from dicomweb_conformance.fixtures.plugin import applicable_deviation
 from dicomweb_conformance.fixtures.target import TargetConfig

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from dicomweb_conformance.targets.local_server import ServerStartError
 from dicomweb_conformance.targets.tiny_pacs_server import TinyPacsServer, main
-
 from tests.integration.suite_runner import ROOT
 
 TOKEN = "tp-launcher-test-token"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+
 from dicomweb_conformance.fixtures.auth import AzureCredentialAuth
 from dicomweb_conformance.fixtures.redaction import Redactor
 from dicomweb_conformance.fixtures.target import AZURE_DEFAULT_SCOPE

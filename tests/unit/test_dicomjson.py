@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from dicomweb_conformance.fixtures.dicomjson import key, shape_problems
 from pydicom import Dataset
+
+from dicomweb_conformance.fixtures.dicomjson import key, shape_problems
 
 
 def test_pydicoms_own_json_is_clean() -> None:

@@ -7,6 +7,9 @@ import tracemalloc
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, reject, settings
+from hypothesis import strategies as st
+
 from dicomweb_conformance.fixtures.multipart import (
     MultipartError,
     Part,
@@ -19,8 +22,6 @@ from dicomweb_conformance.fixtures.multipart import (
     parse_media_type,
     related_content_type,
 )
-from hypothesis import given, reject, settings
-from hypothesis import strategies as st
 
 B = "abc"
 CT = f"multipart/related; boundary={B}"

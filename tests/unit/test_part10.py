@@ -5,9 +5,10 @@ from __future__ import annotations
 from io import BytesIO
 
 import pydicom
+from pydicom.uid import UID
+
 from dicomweb_conformance.fixtures.part10 import instance_difference, split_part10
 from dicomweb_conformance.fixtures.samples import synthetic_instance
-from pydicom.uid import UID
 
 
 def rewritten(data: bytes, **meta: str) -> bytes:

@@ -6,6 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from pydicom import config
+from pydicom.dataset import Dataset
+from pydicom.valuerep import validate_value
+
 from dicomweb_conformance.fixtures.property_fixtures import (
     FAMILIES,
     MATCHING_RULES,
@@ -45,10 +50,6 @@ from dicomweb_conformance.fixtures.property_fixtures import (
     wildcard_queries,
 )
 from dicomweb_conformance.fixtures.qido_matching import WILDCARD_VRS, in_range, wildcard_matches
-from hypothesis import given, settings
-from pydicom import config
-from pydicom.dataset import Dataset
-from pydicom.valuerep import validate_value
 
 MANY = settings(max_examples=60)
 

@@ -4,6 +4,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
 from dicomweb_conformance.fixtures.samples import (
     IMPLEMENTATION_CLASS_UID,
     TUTORIAL_FILES,
@@ -21,8 +24,6 @@ from dicomweb_conformance.fixtures.samples import (
     write_tutorial_samples,
 )
 from dicomweb_conformance.fixtures.uids import UidRemapper, is_valid_uid
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 SHAPES_SERIES = "1.2.826.0.1.3680043.8.498.45787841905473114233124723359129632652"
 CIRCLE_SERIES = "1.2.826.0.1.3680043.8.498.77033797676425927098669402985243398207"

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from io import BytesIO
 
 import pydicom
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian
+
 from dicomweb_conformance.fixtures.part10 import instance_difference
 from dicomweb_conformance.fixtures.retrieve_fixtures import build_implicit
 from dicomweb_conformance.fixtures.transcoding import any_syntax_difference, transcoding_differences
-from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian
 
 
 def stored() -> bytes:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from dicomweb_conformance.fixtures.uids import UID_ROOT_UUID, UidRemapper, is_valid_uid, new_uid
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from dicomweb_conformance.fixtures.uids import UID_ROOT_UUID, UidRemapper, is_valid_uid, new_uid
 
 VALID = [
     "0",
