@@ -2,7 +2,7 @@
 
 Run from the repository root:  python benchmarks/bench_multipart.py [--total-mb 200] [--part-mb 2]
 
-Compares fixtures.multipart (streaming iter_parts, whole-body decode_related,
+Compares dicomweb_conformance.transport.multipart (streaming iter_parts, whole-body decode_related,
 encode_related, iter_encode_related) with requests_toolbelt's MultipartDecoder
 and the standard library's email BytesFeedParser.  Speed is the best of
 --repeat timed runs; peak memory is measured in one extra run under tracemalloc
@@ -25,7 +25,7 @@ from pathlib import Path
 from requests_toolbelt.multipart.decoder import MultipartDecoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dicomweb_conformance.fixtures.multipart import (
+from dicomweb_conformance.transport.multipart import (
     boundary_of,
     decode_related,
     encode_related,

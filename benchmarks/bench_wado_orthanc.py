@@ -15,10 +15,10 @@ import time
 
 import requests
 
-from dicomweb_conformance.fixtures.multipart import encode_related, iter_parts
-from dicomweb_conformance.fixtures.samples import SampleInstance, synthetic_instance
-from dicomweb_conformance.fixtures.uids import new_uid
-from dicomweb_conformance.targets.orthanc_server import OrthancServer
+from dicomweb_conformance.dicom.samples import SampleInstance, synthetic_instance
+from dicomweb_conformance.dicom.uids import new_uid
+from dicomweb_conformance.launchers.orthanc_server import OrthancServer
+from dicomweb_conformance.transport.multipart import encode_related, iter_parts
 
 MULTIPART_ANY = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 # Resolved: in a clone, suites/ is the repository's own folder (dicomweb_conformance/suites links to it).
-SUITES_DIR = (Path(__file__).parent / "suites").resolve()
-ROOT_DIR = SUITES_DIR.parent
+from dicomweb_conformance.paths import PROJECT_ROOT as ROOT_DIR
+from dicomweb_conformance.paths import SUITES_DIR
 
 USAGE = """usage: dicomweb-conformance URL [--dicomweb-* options] [pytest options]
 

@@ -1,12 +1,12 @@
 """The suite's pytest plugin: the `pytest11` entry point of an installed copy, and what conftest.py loads in a clone.
 
 Loaded into every pytest run of an environment that has the package; it stays inert unless the run collects
-the suites (fixtures/plugin.py, is_conformance_run).
+the suites (dicomweb_conformance/plugin/session.py, is_conformance_run).
 """
 
 pytest_plugins = [
-    "dicomweb_conformance.fixtures.plugin",
-    "dicomweb_conformance.fixtures.interrupt",
+    "dicomweb_conformance.plugin.session",
+    "dicomweb_conformance.plugin.interrupt",
     "dicomweb_conformance.fixtures.resources",
     "dicomweb_conformance.fixtures.stow_fixtures",
     "dicomweb_conformance.fixtures.retrieve_fixtures",

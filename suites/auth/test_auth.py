@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.checks import expect_status
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.operations import DICOM_JSON
+from dicomweb_conformance.checks.common import expect_status
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import DICOM_JSON
 
 
 @pytest.mark.req("DW-AUTH-001")

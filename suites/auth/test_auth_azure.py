@@ -13,14 +13,14 @@ import pytest
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from dicomweb_conformance.checks.common import expect_status, fail
+from dicomweb_conformance.dicom.samples import synthetic_instance
+from dicomweb_conformance.dicom.uids import new_uid
 from dicomweb_conformance.fixtures.azure_fixtures import request_with_auth
-from dicomweb_conformance.fixtures.checks import expect_status, fail
-from dicomweb_conformance.fixtures.cleanup import LedgerEntry
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.multipart import encode_related
-from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb
-from dicomweb_conformance.fixtures.samples import synthetic_instance
-from dicomweb_conformance.fixtures.uids import new_uid
+from dicomweb_conformance.plugin.cleanup import LedgerEntry
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.multipart import encode_related
+from dicomweb_conformance.transport.store import DICOM_JSON, Dicomweb
 
 # RFC 9110 11.1: the auth-scheme is case-insensitive; challenges are comma-separated (11.6.1).
 _BEARER_CHALLENGE = re.compile(r"(?:^|,)\s*bearer(?=\s|,|$)", re.IGNORECASE)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.checks import expect_status
-from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.checks.common import expect_status
+from dicomweb_conformance.transport.client import DicomwebClient
 
 # E2E GivenAnInvalidParameter_WhenRetrievingChangeFeed (9 cases): limit, offset, includeMetadata.
 INVALID_PARAMETERS = {

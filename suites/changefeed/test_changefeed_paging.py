@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from dicomweb_conformance.checks.common import expect_status, fail, untestable
 from dicomweb_conformance.fixtures.azure_fixtures import (
     FeedBurst,
     change_of,
@@ -22,8 +23,7 @@ from dicomweb_conformance.fixtures.azure_fixtures import (
     sequence_of,
     timestamp_of,
 )
-from dicomweb_conformance.fixtures.checks import expect_status, fail, untestable
-from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.transport.client import DicomwebClient
 
 Entry = dict[str, Any]
 NO_METADATA = {"includeMetadata": "false"}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.changefeed import current_position, read_feed
-from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail, json_body
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.operations import Dicomweb
+from dicomweb_conformance.checks.changefeed import current_position, read_feed
+from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail, json_body
+from dicomweb_conformance.checks.store import check_successful_store
 from dicomweb_conformance.fixtures.resources import TutorialSet
-from dicomweb_conformance.fixtures.store_checks import check_successful_store
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import Dicomweb
 
 
 @pytest.mark.req("AZ-CF-001")

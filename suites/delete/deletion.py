@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dicomweb_conformance.fixtures.checks import dicom_json_array, expect_status, fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.dicomjson import first
-from dicomweb_conformance.fixtures.operations import (
+from dicomweb_conformance.checks.common import dicom_json_array, expect_status, fail
+from dicomweb_conformance.checks.store import check_retrievable
+from dicomweb_conformance.dicom.dicomjson import first
+from dicomweb_conformance.dicom.samples import SampleInstance
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import (
     DICOM_JSON,
     MULTIPART_DICOM_ANY_TS,
     Dicomweb,
     instance_path,
     series_path,
 )
-from dicomweb_conformance.fixtures.samples import SampleInstance
-from dicomweb_conformance.fixtures.store_checks import check_retrievable
 
 
 def delete(dicomweb: Dicomweb, path: str, what: str) -> None:

@@ -10,11 +10,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from dicomweb_conformance.checks.common import expect_status
+from dicomweb_conformance.checks.store import check_metadata_lists
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.fixtures.azure_fixtures import new_study, store_victims
-from dicomweb_conformance.fixtures.checks import expect_status
-from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb, instance_path, series_path
-from dicomweb_conformance.fixtures.samples import SampleInstance
-from dicomweb_conformance.fixtures.store_checks import check_metadata_lists
 from dicomweb_conformance.suites.delete.deletion import (
     check_instance_gone,
     check_series_gone,
@@ -23,6 +22,7 @@ from dicomweb_conformance.suites.delete.deletion import (
     delete,
     study_path,
 )
+from dicomweb_conformance.transport.store import DICOM_JSON, Dicomweb, instance_path, series_path
 
 Study = list[list[SampleInstance]]
 # E2E GivenABad*Uid: "notAStudyInstanceUid"-style names; UidValidation.cs: digits and dots, at most 64.

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.checks import expect_status
-from dicomweb_conformance.fixtures.operations import Dicomweb, instance_path, series_path
+from dicomweb_conformance.checks.common import expect_status
 from dicomweb_conformance.fixtures.resources import TutorialSet
 from dicomweb_conformance.suites.delete.deletion import (
     check_instance_gone,
@@ -16,6 +15,7 @@ from dicomweb_conformance.suites.delete.deletion import (
     delete,
     study_path,
 )
+from dicomweb_conformance.transport.store import Dicomweb, instance_path, series_path
 
 
 @pytest.mark.destructive

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.checks import expect_status
-from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.checks.common import expect_status
 from dicomweb_conformance.fixtures.metadata_fixtures import COVERAGE, MetadataCorpus
-from dicomweb_conformance.fixtures.operations import instance_path
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import instance_path
 
 
 @pytest.mark.req("DW-META-030")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.checks import fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.checks.common import fail
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.fixtures.metadata_fixtures import (
     BULK_PATHS,
     COVERAGE,
@@ -24,7 +24,7 @@ from dicomweb_conformance.fixtures.metadata_fixtures import (
     show,
     stored_json,
 )
-from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.transport.client import DicomwebClient
 
 REFERENCES = ("BulkDataURI", "InlineBinary")
 

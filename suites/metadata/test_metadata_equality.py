@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.checks import fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.dicomjson import BULK_VRS, DatasetJson, key
+from dicomweb_conformance.checks.common import fail
+from dicomweb_conformance.dicom.dicomjson import BULK_VRS, DatasetJson, key
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.fixtures.metadata_fixtures import (
     COVERAGE,
     ISO_2022,
@@ -31,7 +31,7 @@ from dicomweb_conformance.fixtures.metadata_fixtures import (
     stored_json,
     study_metadata,
 )
-from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.transport.client import DicomwebClient
 
 # One family per VR class: (corpus instance, keywords or keys). Empty values, nulls, empty PN groups and bulk VRs
 # have checks of their own; SV and UV live in the private block (no public attribute of those VRs fits an image).

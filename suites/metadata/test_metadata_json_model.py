@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.checks import fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.dicomjson import VALID_VRS, DatasetJson, key
+from dicomweb_conformance.checks.common import fail
+from dicomweb_conformance.dicom.dicomjson import VALID_VRS, DatasetJson, key
 from dicomweb_conformance.fixtures.metadata_fixtures import (
     COVERAGE,
     GROUP_LENGTH_GROUP,
@@ -31,6 +30,7 @@ from dicomweb_conformance.fixtures.metadata_fixtures import (
     study_metadata,
     walk,
 )
+from dicomweb_conformance.transport.client import DicomwebClient
 
 _UPPER_HEX_KEY = re.compile(r"^[0-9A-F]{8}$")
 _VALUE_KEYS = ("Value", "BulkDataURI", "InlineBinary")

@@ -16,9 +16,7 @@ import pytest
 import requests
 from hypothesis import assume, example, given
 
-from dicomweb_conformance.fixtures.checks import fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.operations import DICOM_JSON
+from dicomweb_conformance.checks.common import fail
 from dicomweb_conformance.fixtures.property_fixtures import (
     LEVEL_NAMES,
     MATCHING_RULES,
@@ -42,6 +40,8 @@ from dicomweb_conformance.fixtures.property_fixtures import (
     uid_list_queries,
     wildcard_queries,
 )
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import DICOM_JSON
 
 
 def search(client: DicomwebClient, corpus: Corpus, level: str, parameters: dict[str, str]) -> requests.Response:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import example, given
 
-from dicomweb_conformance.fixtures.checks import expect_status, fail, multipart_parts
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb, instance_path
+from dicomweb_conformance.checks.common import expect_status, fail, multipart_parts
+from dicomweb_conformance.checks.store import check_metadata_lists, check_retrievable
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.fixtures.property_fixtures import (
     FAMILIES,
     UTF_8,
@@ -27,8 +27,8 @@ from dicomweb_conformance.fixtures.property_fixtures import (
     reference_json,
     store_generated,
 )
-from dicomweb_conformance.fixtures.samples import SampleInstance
-from dicomweb_conformance.fixtures.store_checks import check_metadata_lists, check_retrievable
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import DICOM_JSON, Dicomweb, instance_path
 
 # Explicit examples run first under every hypothesis profile: each pins a failure class seen on a real server
 # (see the deviations in targets/*.toml), so a declared deviation never depends on what generation happens to hit.

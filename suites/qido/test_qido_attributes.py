@@ -1,7 +1,7 @@
 """QIDO-RS searchable attributes: every matching key the profile claims, by keyword and by tag, at each resource.
 
 Each case searches for one stored value and must answer exactly the corpus entities that hold it, computed
-by fixtures.qido_matching; the value always selects a proper subset of the search's scope.
+by dicomweb_conformance.checks.qido_matching; the value always selects a proper subset of the search's scope.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.dicomjson import key
-from dicomweb_conformance.fixtures.qido_checks import check_search_matches_corpus, scoped
-from dicomweb_conformance.fixtures.qido_corpus import QidoCorpus
-from dicomweb_conformance.fixtures.qido_matching import ROUTES, MatchRules, Route
+from dicomweb_conformance.checks.qido import check_search_matches_corpus, scoped
+from dicomweb_conformance.checks.qido_matching import ROUTES, MatchRules, Route
+from dicomweb_conformance.corpora.qido import QidoCorpus
+from dicomweb_conformance.dicom.dicomjson import key
+from dicomweb_conformance.transport.client import DicomwebClient
 
 # (keyword, the corpus entity whose value is searched for)
 AttributeCase = tuple[str, str]

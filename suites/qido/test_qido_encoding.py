@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.qido_checks import check_finds, check_returned_values, encode_query, search
-from dicomweb_conformance.fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
-from dicomweb_conformance.fixtures.qido_matching import (
+from dicomweb_conformance.checks.qido import check_finds, check_returned_values, encode_query, search
+from dicomweb_conformance.checks.qido_matching import (
     INSTANCES_ROUTE,
     SERIES_ROUTE,
     STANDARD_RULES,
@@ -21,6 +19,8 @@ from dicomweb_conformance.fixtures.qido_matching import (
     Route,
     expected_results,
 )
+from dicomweb_conformance.corpora.qido import LEVEL_KEY, QidoCorpus
+from dicomweb_conformance.transport.client import DicomwebClient
 
 # (parameter, percent-encoded value, the value it decodes to)
 EncodedCase = tuple[str, str, str]

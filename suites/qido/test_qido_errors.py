@@ -9,9 +9,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.checks import fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.qido_checks import (
+from dicomweb_conformance.checks.common import fail
+from dicomweb_conformance.checks.qido import (
     check_finds,
     check_returned_values,
     check_status_in,
@@ -22,14 +21,15 @@ from dicomweb_conformance.fixtures.qido_checks import (
     search,
     uids_of,
 )
-from dicomweb_conformance.fixtures.qido_corpus import QidoCorpus
-from dicomweb_conformance.fixtures.qido_matching import (
+from dicomweb_conformance.checks.qido_matching import (
     STUDIES_ROUTE,
     STUDY_SERIES_ROUTE,
     MatchRules,
     Route,
     expected_results,
 )
+from dicomweb_conformance.corpora.qido import QidoCorpus
+from dicomweb_conformance.transport.client import DicomwebClient
 
 # A server that takes longer than this over a search of a few studies is hanging.
 ANSWER_WITHIN_S = 30.0

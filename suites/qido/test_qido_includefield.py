@@ -11,10 +11,8 @@ from collections.abc import Sequence
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.checks import fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.dicomjson import DatasetJson, key
-from dicomweb_conformance.fixtures.qido_checks import (
+from dicomweb_conformance.checks.common import fail
+from dicomweb_conformance.checks.qido import (
     attribute_problem,
     check_lacks,
     check_returned_values,
@@ -25,8 +23,7 @@ from dicomweb_conformance.fixtures.qido_checks import (
     search,
     uids_of,
 )
-from dicomweb_conformance.fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
-from dicomweb_conformance.fixtures.qido_matching import (
+from dicomweb_conformance.checks.qido_matching import (
     INSTANCES_ROUTE,
     SERIES_INSTANCES_ROUTE,
     SERIES_ROUTE,
@@ -34,6 +31,9 @@ from dicomweb_conformance.fixtures.qido_matching import (
     STUDY_SERIES_ROUTE,
     Route,
 )
+from dicomweb_conformance.corpora.qido import LEVEL_KEY, QidoCorpus
+from dicomweb_conformance.dicom.dicomjson import DatasetJson, key
+from dicomweb_conformance.transport.client import DicomwebClient
 
 # The entity each level's cases search for: study A, its MR series A1, and A1's multi-frame instance.
 ENTITY = {STUDIES_ROUTE.level: "A", SERIES_ROUTE.level: "A1", INSTANCES_ROUTE.level: "A1-2"}

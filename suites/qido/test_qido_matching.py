@@ -1,6 +1,6 @@
 """QIDO-RS matching (PS3.4 C.2.2.2 as PS3.18 8.3.4.1 uses it): wildcards, UID lists, ranges, case, fuzzy names.
 
-The expected entities are computed by fixtures.qido_matching from the stored corpus, under the rules of the
+The expected entities are computed by checks/qido_matching.py from the stored corpus, under the rules of the
 target's profile: PS3.4 for standard, the documented Azure rules for azure.
 """
 
@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.checks import fail, poll
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.qido_checks import (
+from dicomweb_conformance.checks.common import fail, poll
+from dicomweb_conformance.checks.qido import (
     check_no_content,
     check_search_matches_corpus,
     describe,
@@ -25,8 +24,7 @@ from dicomweb_conformance.fixtures.qido_checks import (
     uids_of,
     warning_headers,
 )
-from dicomweb_conformance.fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
-from dicomweb_conformance.fixtures.qido_matching import (
+from dicomweb_conformance.checks.qido_matching import (
     INSTANCES_ROUTE,
     SERIES_INSTANCES_ROUTE,
     SERIES_ROUTE,
@@ -36,6 +34,8 @@ from dicomweb_conformance.fixtures.qido_matching import (
     Route,
     expected_results,
 )
+from dicomweb_conformance.corpora.qido import LEVEL_KEY, QidoCorpus
+from dicomweb_conformance.transport.client import DicomwebClient
 
 QueryBuilder = Callable[[QidoCorpus], list[tuple[str, str]]]
 

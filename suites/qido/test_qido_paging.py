@@ -9,9 +9,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.checks import fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.qido_checks import (
+from dicomweb_conformance.checks.common import fail
+from dicomweb_conformance.checks.qido import (
     check_no_content,
     describe,
     has_warning_299,
@@ -21,8 +20,7 @@ from dicomweb_conformance.fixtures.qido_checks import (
     uids_of,
     warning_headers,
 )
-from dicomweb_conformance.fixtures.qido_corpus import LEVEL_KEY, QidoCorpus
-from dicomweb_conformance.fixtures.qido_matching import (
+from dicomweb_conformance.checks.qido_matching import (
     INSTANCES_ROUTE,
     ROUTES,
     SERIES_ROUTE,
@@ -32,7 +30,9 @@ from dicomweb_conformance.fixtures.qido_matching import (
     Route,
     expected_results,
 )
-from dicomweb_conformance.fixtures.uids import new_uid
+from dicomweb_conformance.corpora.qido import LEVEL_KEY, QidoCorpus
+from dicomweb_conformance.dicom.uids import new_uid
+from dicomweb_conformance.transport.client import DicomwebClient
 
 PAGE = 2
 WALK_ROUTES = [STUDIES_ROUTE, SERIES_ROUTE, INSTANCES_ROUTE, STUDY_INSTANCES_ROUTE]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.operations import DICOM_JSON
+from dicomweb_conformance.checks.search import check_search_finds_exactly
 from dicomweb_conformance.fixtures.resources import TutorialSet
-from dicomweb_conformance.fixtures.search_checks import check_search_finds_exactly
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import DICOM_JSON
 
 
 @pytest.mark.req("DW-QIDO-001")

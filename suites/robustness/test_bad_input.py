@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.operations import Dicomweb
-from dicomweb_conformance.fixtures.samples import SampleInstance
-from dicomweb_conformance.fixtures.stow_fixtures import check_refused_without_trace, forget_unreachable, send_bad_input
-from dicomweb_conformance.fixtures.stow_inputs import (
+from dicomweb_conformance.corpora.stow_inputs import (
     HUGE_UID,
     BodyBuilder,
     bare_lf_line_endings,
@@ -30,6 +26,10 @@ from dicomweb_conformance.fixtures.stow_inputs import (
     unterminated_quoted_boundary,
     wrong_boundary,
 )
+from dicomweb_conformance.dicom.samples import SampleInstance
+from dicomweb_conformance.fixtures.stow_fixtures import check_refused_without_trace, forget_unreachable, send_bad_input
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import Dicomweb
 
 MALFORMED_MULTIPART = [
     pytest.param(no_boundary_parameter, id="no-boundary-parameter"),

@@ -5,12 +5,18 @@ from __future__ import annotations
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.dicomjson import first
-from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb
-from dicomweb_conformance.fixtures.samples import SampleInstance
-from dicomweb_conformance.fixtures.store_checks import check_successful_store, store_response_dataset
+from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail
+from dicomweb_conformance.checks.store import check_successful_store, store_response_dataset
+from dicomweb_conformance.corpora.stow_inputs import (
+    NOT_DICOM_TEXT,
+    StowBody,
+    empty_part,
+    related,
+    with_attributes,
+    zero_parts,
+)
+from dicomweb_conformance.dicom.dicomjson import first
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.fixtures.stow_fixtures import (
     StoreExchange,
     check_failed_item,
@@ -26,14 +32,8 @@ from dicomweb_conformance.fixtures.stow_fixtures import (
     send,
     status_line,
 )
-from dicomweb_conformance.fixtures.stow_inputs import (
-    NOT_DICOM_TEXT,
-    StowBody,
-    empty_part,
-    related,
-    with_attributes,
-    zero_parts,
-)
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import DICOM_JSON, Dicomweb
 
 VALIDATION_FAILED = 43264  # Azure: 0xA900, required attribute invalid (code and E2E)
 STUDY_MISMATCH_DOCUMENTED = 43265  # Azure conformance statement (reference 1.12 item 1)

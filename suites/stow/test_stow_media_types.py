@@ -5,19 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.checks import expect_status, fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.operations import Dicomweb
-from dicomweb_conformance.fixtures.samples import SampleInstance
-from dicomweb_conformance.fixtures.store_checks import check_successful_store
-from dicomweb_conformance.fixtures.stow_fixtures import (
-    expect_absent,
-    expect_kept,
-    expect_stored_intact,
-    send,
-    status_line,
-)
-from dicomweb_conformance.fixtures.stow_inputs import (
+from dicomweb_conformance.checks.common import expect_status, fail
+from dicomweb_conformance.checks.store import check_successful_store
+from dicomweb_conformance.corpora.stow_inputs import (
     BodyBuilder,
     extra_part_headers,
     form_data,
@@ -33,6 +23,16 @@ from dicomweb_conformance.fixtures.stow_inputs import (
     transport_padding,
     unquoted_type,
 )
+from dicomweb_conformance.dicom.samples import SampleInstance
+from dicomweb_conformance.fixtures.stow_fixtures import (
+    expect_absent,
+    expect_kept,
+    expect_stored_intact,
+    send,
+    status_line,
+)
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import Dicomweb
 
 
 def check_stored_as_sent(

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.checks import expect_status, fail, multipart_parts, untestable
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.dicomjson import first, shape_problems, values
-from dicomweb_conformance.fixtures.operations import MULTIPART_DICOM_ANY_TS, Dicomweb
-from dicomweb_conformance.fixtures.part10 import instance_difference
-from dicomweb_conformance.fixtures.samples import SampleInstance, synthetic_instance
-from dicomweb_conformance.fixtures.store_checks import (
+from dicomweb_conformance.checks.common import expect_status, fail, multipart_parts, untestable
+from dicomweb_conformance.checks.store import (
     check_successful_store,
     retrieve_instance_bytes,
     same_origin,
     store_response_dataset,
 )
+from dicomweb_conformance.corpora.stow_inputs import text_part
+from dicomweb_conformance.dicom.dicomjson import first, shape_problems, values
+from dicomweb_conformance.dicom.part10 import instance_difference
+from dicomweb_conformance.dicom.samples import SampleInstance, synthetic_instance
 from dicomweb_conformance.fixtures.stow_fixtures import (
     AZURE_DOCUMENTED_REASONS,
     StoreExchange,
@@ -27,7 +26,8 @@ from dicomweb_conformance.fixtures.stow_fixtures import (
     send,
     status_line,
 )
-from dicomweb_conformance.fixtures.stow_inputs import text_part
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import MULTIPART_DICOM_ANY_TS, Dicomweb
 
 RETRIEVE_URL = "00081190"
 # Annex I.1 Table I.1-1 with the VRs of PS3.6: (0008,1150) UI, (0008,1155) UI, (0008,1190) UR.

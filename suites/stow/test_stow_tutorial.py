@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.dicomjson import first, values
-from dicomweb_conformance.fixtures.operations import DICOM_JSON, Dicomweb
-from dicomweb_conformance.fixtures.part10 import instance_difference
-from dicomweb_conformance.fixtures.resources import TutorialSet
-from dicomweb_conformance.fixtures.store_checks import (
+from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail
+from dicomweb_conformance.checks.store import (
     check_referenced_sops,
     check_retrievable,
     check_successful_store,
@@ -18,6 +13,11 @@ from dicomweb_conformance.fixtures.store_checks import (
     same_origin,
     store_response_dataset,
 )
+from dicomweb_conformance.dicom.dicomjson import first, values
+from dicomweb_conformance.dicom.part10 import instance_difference
+from dicomweb_conformance.fixtures.resources import TutorialSet
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import DICOM_JSON, Dicomweb
 
 INSTANCE_ALREADY_EXISTS = 45070  # Azure conformance statement: FailureReason 0xB00E
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail
+from dicomweb_conformance.config.target import TargetConfig
 from dicomweb_conformance.fixtures.retrieve_fixtures import (
     MPEG2_MAIN_PROFILE,
     OCTET_STREAM,
@@ -16,7 +16,7 @@ from dicomweb_conformance.fixtures.retrieve_fixtures import (
     frames_path,
     octet_accept,
 )
-from dicomweb_conformance.fixtures.target import TargetConfig
+from dicomweb_conformance.transport.client import DicomwebClient
 
 
 @pytest.mark.req("DW-WADO-120")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.operations import instance_path, series_path
+from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.fixtures.retrieve_fixtures import (
     DICOM,
     EXPLICIT_VR_LITTLE_ENDIAN,
@@ -19,7 +18,8 @@ from dicomweb_conformance.fixtures.retrieve_fixtures import (
     related_accept,
     retrieve_dicom,
 )
-from dicomweb_conformance.fixtures.samples import SampleInstance
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import instance_path, series_path
 
 LEVELS = ["study", "series", "instance"]
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from dicomweb_conformance.fixtures.client import DicomwebClient
+from dicomweb_conformance.dicom.uids import new_uid
 from dicomweb_conformance.fixtures.retrieve_fixtures import RetrieveCorpus, dicom_accept, expect_not_found, octet_accept
-from dicomweb_conformance.fixtures.uids import new_uid
+from dicomweb_conformance.transport.client import DicomwebClient
 
 PathOf = Callable[[RetrieveCorpus], str]
 

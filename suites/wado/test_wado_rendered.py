@@ -7,9 +7,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail, untestable
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.operations import instance_path
+from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail, untestable
 from dicomweb_conformance.fixtures.retrieve_fixtures import (
     RGB_COLUMNS,
     RGB_ROWS,
@@ -28,6 +26,8 @@ from dicomweb_conformance.fixtures.retrieve_fixtures import (
     png_gray,
     png_header,
 )
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import instance_path
 
 JPEG, PNG = "image/jpeg", "image/png"
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from dicomweb_conformance.fixtures.checks import fail
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.operations import instance_path, series_path
-from dicomweb_conformance.fixtures.part10 import instance_difference
+from dicomweb_conformance.checks.common import fail
+from dicomweb_conformance.checks.transcoding import check_transcoded_attributes
+from dicomweb_conformance.dicom.part10 import instance_difference
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.fixtures.retrieve_fixtures import (
     EXPLICIT_VR_BIG_ENDIAN,
     EXPLICIT_VR_LITTLE_ENDIAN,
@@ -26,8 +26,8 @@ from dicomweb_conformance.fixtures.retrieve_fixtures import (
     expect_not_acceptable,
     retrieve_dicom,
 )
-from dicomweb_conformance.fixtures.samples import SampleInstance
-from dicomweb_conformance.fixtures.transcoding import check_transcoded_attributes
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.store import instance_path, series_path
 
 
 def only_part(parts: list[DicomPart], instance: SampleInstance, what: str) -> DicomPart:

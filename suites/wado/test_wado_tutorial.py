@@ -8,15 +8,15 @@ from io import BytesIO
 import pydicom
 import pytest
 
-from dicomweb_conformance.fixtures.checks import expect_media_type, expect_status, fail, multipart_parts
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.dicomjson import shape_problems
-from dicomweb_conformance.fixtures.multipart import Part, parse_media_type
-from dicomweb_conformance.fixtures.operations import DICOM_JSON, MULTIPART_DICOM_ANY_TS, instance_path, series_path
+from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail, multipart_parts
+from dicomweb_conformance.checks.store import check_metadata_lists
+from dicomweb_conformance.checks.transcoding import any_syntax_difference
+from dicomweb_conformance.dicom.dicomjson import shape_problems
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.fixtures.resources import TutorialSet
-from dicomweb_conformance.fixtures.samples import SampleInstance
-from dicomweb_conformance.fixtures.store_checks import check_metadata_lists
-from dicomweb_conformance.fixtures.transcoding import any_syntax_difference
+from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.multipart import Part, parse_media_type
+from dicomweb_conformance.transport.store import DICOM_JSON, MULTIPART_DICOM_ANY_TS, instance_path, series_path
 
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 FRAME_ACCEPTS = {

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.changefeed import FeedPosition, current_position, read_feed
-from dicomweb_conformance.fixtures.client import DicomwebClient
-from dicomweb_conformance.fixtures.target import resolve_target
-from dicomweb_conformance.targets.facade.changefeed import SequenceGap
-from dicomweb_conformance.targets.facade.server import AzureFacade, facade_over_fresh_orthanc
+from dicomweb_conformance.checks.changefeed import FeedPosition, current_position, read_feed
+from dicomweb_conformance.config.target import resolve_target
+from dicomweb_conformance.transport.client import DicomwebClient
+from tests.doubles.facade.changefeed import SequenceGap
+from tests.doubles.facade.server import AzureFacade, facade_over_fresh_orthanc
 
 from .helpers import make_instance, new_uid, store
 
@@ -195,7 +195,7 @@ def test_latest_rejects_an_invalid_include_metadata(facade: AzureFacade, version
 
 def test_v1_sequence_gaps_and_the_suites_reader(facade: AzureFacade) -> None:
     """With a gap of 150 numbers after every 4 entries, v1 pages span sequence numbers, an empty page lies inside
-    the feed, and the suite's own reader (fixtures/changefeed.py) still reads every entry up to latest."""
+    the feed, and the suite's own reader (checks/changefeed.py) still reads every entry up to latest."""
     with AzureFacade(facade.orthanc_rest_url, sequence_gap=SequenceGap(every=4, size=150)) as gapped:
         base = gapped.url("v1")
         sops = _store_series(base, 10)

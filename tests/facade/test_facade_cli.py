@@ -1,4 +1,4 @@
-"""The launcher's command line: `python -m targets.facade.server --start-orthanc ...`."""
+"""The launcher's command line: `python -m tests.doubles.facade.server --start-orthanc ...`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from dicomweb_conformance.targets.facade.credential import ShortLivedTestCredential
+from tests.doubles.facade.credential import ShortLivedTestCredential
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ def test_the_cli_serves_the_v2_url_it_prints_and_stops_on_sigterm(tmp_path: Path
     token_file = tmp_path / "tokens"
     token_file.write_text("# one token a line\ncli-token\n")
     pidfile = tmp_path / "facade.pid"
-    command = [sys.executable, "-m", "dicomweb_conformance.targets.facade.server", "--start-orthanc"]
+    command = [sys.executable, "-m", "tests.doubles.facade.server", "--start-orthanc"]
     command += ["--token-file", str(token_file), "--pidfile", str(pidfile)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -45,7 +45,7 @@ def test_the_cli_serves_the_v2_url_it_prints_and_stops_on_sigterm(tmp_path: Path
 
 def test_the_cli_accepts_only_the_test_credentials_tokens_with_a_secret_env(tmp_path: Path) -> None:
     command = [
-        *(sys.executable, "-m", "dicomweb_conformance.targets.facade.server"),
+        *(sys.executable, "-m", "tests.doubles.facade.server"),
         *("--start-orthanc", "--token-secret-env", "CLI_SECRET"),
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO), "CLI_SECRET": "cli-secret"}

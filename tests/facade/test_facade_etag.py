@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from dicomweb_conformance.targets.facade.etag import entity_tag, none_match_fails
-from dicomweb_conformance.targets.facade.server import AzureFacade, facade_over_fresh_orthanc
+from tests.doubles.facade.etag import entity_tag, none_match_fails
+from tests.doubles.facade.server import AzureFacade, facade_over_fresh_orthanc
 
 from .helpers import DICOM_JSON, make_instance, new_uid, store
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from dicomweb_conformance.targets.facade.server import AzureFacade, facade_over_fresh_orthanc
+from tests.doubles.facade.server import AzureFacade, facade_over_fresh_orthanc
 
 from .helpers import DICOM_JSON, make_instance, new_uid, retrieve, retrieved_datasets, store
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from dicomweb_conformance.targets.facade.credential import ShortLivedTestCredential, factory
-from dicomweb_conformance.targets.facade.server import AzureFacade, facade_over_fresh_orthanc
-from dicomweb_conformance.targets.facade.tokens import DICOM_AUDIENCE, InvalidToken, audience_of_scope, mint, verify
+from tests.doubles.facade.credential import ShortLivedTestCredential, factory
+from tests.doubles.facade.server import AzureFacade, facade_over_fresh_orthanc
+from tests.doubles.facade.tokens import DICOM_AUDIENCE, InvalidToken, audience_of_scope, mint, verify
 
 SECRET = "signed-token-test-secret"
 DICOM_SCOPE = "https://dicom.healthcareapis.azure.com/.default"

@@ -10,7 +10,7 @@ import requests
 from pydicom.dataset import Dataset
 from pydicom.uid import ImplicitVRLittleEndian
 
-from dicomweb_conformance.targets.facade.server import AzureFacade, facade_over_fresh_orthanc
+from tests.doubles.facade.server import AzureFacade, facade_over_fresh_orthanc
 
 from .helpers import (
     DICOM_JSON,

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import pytest
 
-from dicomweb_conformance.targets.facade.server import facade_over_fresh_orthanc
-from dicomweb_conformance.targets.orthanc_server import OrthancServer
+from dicomweb_conformance.launchers.orthanc_server import OrthancServer
+from tests.doubles.facade.server import facade_over_fresh_orthanc
 from tests.faults.rules import AUTH_TOKEN, ProxyRule
 from tests.faults.test_every_check_can_fail import (
     FACADE_TARGET,

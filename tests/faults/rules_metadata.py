@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from dicomweb_conformance.fixtures.dicomjson import BULK_VRS
+from dicomweb_conformance.dicom.dicomjson import BULK_VRS
 from dicomweb_conformance.fixtures.metadata_fixtures import (
     BULK_PATHS,
     ICON_PIXELS,

@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl
 import pydicom
 from requests.structures import CaseInsensitiveDict
 
-from dicomweb_conformance.fixtures.dicomjson import key
-from dicomweb_conformance.fixtures.operations import MULTIPART_DICOM_ANY_TS
+from dicomweb_conformance.checks.qido_matching import WILDCARD_VRS
+from dicomweb_conformance.dicom.dicomjson import key
 from dicomweb_conformance.fixtures.property_fixtures import (
     CORPUS_PLAN,
     LABELLED_UIDS,
@@ -42,7 +42,7 @@ from dicomweb_conformance.fixtures.property_fixtures import (
     expected_matches,
     reference_json,
 )
-from dicomweb_conformance.fixtures.qido_matching import WILDCARD_VRS
+from dicomweb_conformance.transport.store import MULTIPART_DICOM_ANY_TS
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
     ALL_INSTANCES,

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from dicomweb_conformance.fixtures.conformance import CATALOG_DIR, LATEST_API_VERSION, load_catalog
-from dicomweb_conformance.targets.facade.changefeed import SequenceGap
-from dicomweb_conformance.targets.facade.server import AzureFacade
-from dicomweb_conformance.targets.orthanc_server import OrthancServer
+from dicomweb_conformance.config.catalog import LATEST_API_VERSION, load_catalog
+from dicomweb_conformance.launchers.orthanc_server import OrthancServer
+from dicomweb_conformance.paths import CATALOG_DIR
+from tests.doubles.facade.changefeed import SequenceGap
+from tests.doubles.facade.server import AzureFacade
 from tests.faults.proxy import FaultProxy, Rule
 from tests.faults.rules_azure import (
     AZURE_FAULT_TABLE,

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from dicomweb_conformance.targets.orthanc_server import OrthancServer
+from dicomweb_conformance.launchers.orthanc_server import OrthancServer
 from tests.faults.proxy import FaultProxy, Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import ANY_DICOMWEB_PATH, ProxyRule, distort, on_status
 

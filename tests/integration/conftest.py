@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dicomweb_conformance.targets.orthanc_server import OrthancServer
+from dicomweb_conformance.launchers.orthanc_server import OrthancServer
 
 
 @pytest.fixture

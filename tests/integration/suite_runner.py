@@ -12,9 +12,9 @@ from typing import Any
 
 import requests
 
-from dicomweb_conformance.fixtures.conformance import Outcome, load_catalog
-from dicomweb_conformance.fixtures.plugin import applicable_deviation
-from dicomweb_conformance.fixtures.target import TargetConfig
+from dicomweb_conformance.config.catalog import Outcome, load_catalog
+from dicomweb_conformance.config.target import TargetConfig
+from dicomweb_conformance.plugin.session import applicable_deviation
 
 ROOT = Path(__file__).resolve().parents[2]
 

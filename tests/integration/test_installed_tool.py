@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from dicomweb_conformance.targets.orthanc_server import OrthancServer
+from dicomweb_conformance.launchers.orthanc_server import OrthancServer
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT = 600  # seconds: dependencies come from the package registry, cached after the first time
@@ -101,7 +101,7 @@ def test_the_command_runs_the_suite_from_an_empty_directory(
 
 
 def test_the_fixtures_package_still_works_beside_it(environment: Path, tmp_path: Path) -> None:
-    probe = "from fixtures import Fixture; import dicomweb_conformance.fixtures.plugin; print(Fixture.__module__)"
+    probe = "from fixtures import Fixture; import dicomweb_conformance.plugin.session; print(Fixture.__module__)"
     printed = _checked([str(environment / "bin" / "python"), "-c", probe], cwd=tmp_path)
     assert printed.strip() == "fixtures.fixture"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.samples import synthetic_instance
-from dicomweb_conformance.targets.local_server import free_port
-from dicomweb_conformance.targets.orthanc_server import OrthancServer
+from dicomweb_conformance.dicom.samples import synthetic_instance
+from dicomweb_conformance.launchers.local_server import free_port
+from dicomweb_conformance.launchers.orthanc_server import OrthancServer
 from tests.integration.suite_runner import ROOT, orthanc_instances, run_suite, start_suite
 
 ORTHANC_TARGET = str(ROOT / "targets" / "orthanc.toml")

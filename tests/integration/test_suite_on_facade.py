@@ -1,6 +1,6 @@
 """The whole suite against the Azure facade over Orthanc, azure profile, on v2 and on v1.
 
-- v2 runs with the azure auth method end to end: the test credential (targets/facade/credential.py)
+- v2 runs with the azure auth method end to end: the test credential (tests/doubles/facade/credential.py)
   issues tokens that live 302 s, two more than the suite's refresh margin, so the suite renews them
   every second or two; the facade accepts only its signed, unexpired tokens for the DICOM audience.
 - v1 runs with a fixed bearer token.
@@ -24,14 +24,14 @@ from typing import Any
 
 import pytest
 
-from dicomweb_conformance.fixtures.auth import REFRESH_MARGIN_SECONDS
-from dicomweb_conformance.fixtures.conformance import Outcome
-from dicomweb_conformance.fixtures.junit_counts import NOT_EXECUTED
-from dicomweb_conformance.fixtures.junit_counts import outcomes as junit_outcomes
-from dicomweb_conformance.fixtures.target import AZURE_DEFAULT_SCOPE, resolve_target
-from dicomweb_conformance.targets.facade.auth import SignedTokens
-from dicomweb_conformance.targets.facade.server import facade_over_fresh_orthanc
-from dicomweb_conformance.targets.facade.tokens import DICOM_AUDIENCE, mint
+from dicomweb_conformance.config.catalog import Outcome
+from dicomweb_conformance.config.target import AZURE_DEFAULT_SCOPE, resolve_target
+from dicomweb_conformance.plugin.junit_counts import NOT_EXECUTED
+from dicomweb_conformance.plugin.junit_counts import outcomes as junit_outcomes
+from dicomweb_conformance.transport.auth import REFRESH_MARGIN_SECONDS
+from tests.doubles.facade.auth import SignedTokens
+from tests.doubles.facade.server import facade_over_fresh_orthanc
+from tests.doubles.facade.tokens import DICOM_AUDIENCE, mint
 from tests.integration.suite_runner import ROOT, SuiteRun, declared_outcomes, orthanc_instances, start_suite
 
 FACADE_TARGET = str(ROOT / "targets" / "azure-facade.toml")
@@ -82,7 +82,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, FacadeR
         bearer = stack.enter_context(facade_over_fresh_orthanc(tokens={BEARER_TOKEN}))
         azure_env = {
             "DICOMWEB_AUTH": "azure",
-            "DICOMWEB_AZURE_CREDENTIAL": "dicomweb_conformance.targets.facade.credential:factory",
+            "DICOMWEB_AZURE_CREDENTIAL": "tests.doubles.facade.credential:factory",
             "FACADE_TOKEN_SECRET": SECRET,
             "FACADE_TOKEN_LIFETIME": str(TOKEN_LIFETIME),
             "FACADE_TOKEN_LOG": str(credential_log),

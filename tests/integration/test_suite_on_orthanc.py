@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from dicomweb_conformance.fixtures.junit_counts import NOT_EXECUTED
-from dicomweb_conformance.fixtures.junit_counts import outcomes as junit_outcomes
-from dicomweb_conformance.fixtures.samples import TUTORIAL_STUDY_UID
-from dicomweb_conformance.fixtures.target import resolve_target
-from dicomweb_conformance.targets.orthanc_server import OrthancServer
+from dicomweb_conformance.config.target import resolve_target
+from dicomweb_conformance.dicom.samples import TUTORIAL_STUDY_UID
+from dicomweb_conformance.launchers.orthanc_server import OrthancServer
+from dicomweb_conformance.plugin.junit_counts import NOT_EXECUTED
+from dicomweb_conformance.plugin.junit_counts import outcomes as junit_outcomes
 from tests.integration.suite_runner import ROOT, declared_outcomes, orthanc_instances, run_suite
 
 ORTHANC_TARGET = str(ROOT / "targets" / "orthanc.toml")

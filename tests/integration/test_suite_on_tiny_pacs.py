@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from dicomweb_conformance.fixtures.conformance import FAILING_OUTCOMES, Outcome
-from dicomweb_conformance.fixtures.target import resolve_target
-from dicomweb_conformance.targets.tiny_pacs_server import TinyPacsServer
+from dicomweb_conformance.config.catalog import FAILING_OUTCOMES, Outcome
+from dicomweb_conformance.config.target import resolve_target
+from tests.doubles.tiny_pacs_server import TinyPacsServer
 from tests.integration.suite_runner import ROOT, SuiteRun, declared_outcomes, run_suite
 
 TINY_PACS_TARGET = str(ROOT / "targets" / "tiny-pacs.toml")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from dicomweb_conformance.targets.local_server import ServerStartError
-from dicomweb_conformance.targets.tiny_pacs_server import TinyPacsServer, main
+from dicomweb_conformance.launchers.local_server import ServerStartError
+from tests.doubles.tiny_pacs_server import TinyPacsServer, main
 from tests.integration.suite_runner import ROOT
 
 TOKEN = "tp-launcher-test-token"
@@ -75,7 +75,7 @@ def test_the_command_line_prints_the_url_and_stops_on_sigterm(tmp_path: Path) ->
     token_file = tmp_path / "token.txt"
     token_file.write_text(f"# the token\n{TOKEN}\n")
     pidfile = tmp_path / "tiny-pacs.pid"
-    command = [sys.executable, "-m", "dicomweb_conformance.targets.tiny_pacs_server", "--token-file", str(token_file)]
+    command = [sys.executable, "-m", "tests.doubles.tiny_pacs_server", "--token-file", str(token_file)]
     launcher = subprocess.Popen([*command, "--pidfile", str(pidfile)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert launcher.stdout is not None

@@ -7,9 +7,9 @@ from typing import Any
 
 import requests
 
-from dicomweb_conformance.fixtures.auth import AzureCredentialAuth
-from dicomweb_conformance.fixtures.redaction import Redactor
-from dicomweb_conformance.fixtures.target import AZURE_DEFAULT_SCOPE
+from dicomweb_conformance.config.target import AZURE_DEFAULT_SCOPE
+from dicomweb_conformance.transport.auth import AzureCredentialAuth
+from dicomweb_conformance.transport.redaction import Redactor
 
 
 @dataclass

@@ -6,8 +6,8 @@ import ast
 import re
 from pathlib import Path
 
-from dicomweb_conformance.fixtures.conformance import load_catalog
-from dicomweb_conformance.fixtures.target import resolve_target
+from dicomweb_conformance.config.catalog import load_catalog
+from dicomweb_conformance.config.target import resolve_target
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 ID_PATTERN = re.compile(r"^(DW|AZ)-[A-Z]+-\d{3}$")
@@ -41,8 +41,8 @@ def test_capability_names_are_spelled_alike_in_catalogue_targets_and_checks() ->
     names the suite reads (a misspelt claim would silently make its checks NOT-APPLICABLE)."""
     import tomllib
 
+    from dicomweb_conformance.config.target import PROFILE_CAPABILITIES
     from dicomweb_conformance.fixtures.qido_fixtures import PN_WILDCARDS
-    from dicomweb_conformance.fixtures.target import PROFILE_CAPABILITIES
 
     required = {r.capability for r in load_catalog().values() if r.capability}
     claimed: dict[str, set[str]] = {}

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from dicomweb_conformance.fixtures.cleanup import Ledger, LedgerEntry, read_ledger, remove_all, stale_ledgers
+from dicomweb_conformance.plugin.cleanup import Ledger, LedgerEntry, read_ledger, remove_all, stale_ledgers
 
 URL = "http://127.0.0.1:1/dicom-web"
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydicom import Dataset
 
-from dicomweb_conformance.fixtures.dicomjson import key, shape_problems
+from dicomweb_conformance.dicom.dicomjson import key, shape_problems
 
 
 def test_pydicoms_own_json_is_clean() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.fixtures import health
-from dicomweb_conformance.fixtures.exchange import Exchange
-from dicomweb_conformance.fixtures.health import ServerDown, ServerHealth
+from dicomweb_conformance.transport import health
+from dicomweb_conformance.transport.exchange import Exchange
+from dicomweb_conformance.transport.health import ServerDown, ServerHealth
 
 
 def exchange(method: str, path: str, status: int | None, error: str | None = None) -> Exchange:

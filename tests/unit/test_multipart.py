@@ -1,4 +1,4 @@
-"""Unit tests for fixtures.multipart (RFC 2046 5.1, RFC 2387, PS3.18 8.7)."""
+"""Unit tests for dicomweb_conformance.transport.multipart (RFC 2046 5.1, RFC 2387, PS3.18 8.7)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from dicomweb_conformance.fixtures.multipart import (
+from dicomweb_conformance.transport.multipart import (
     MultipartError,
     Part,
     boundary_of,

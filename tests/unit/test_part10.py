@@ -7,8 +7,8 @@ from io import BytesIO
 import pydicom
 from pydicom.uid import UID
 
-from dicomweb_conformance.fixtures.part10 import instance_difference, split_part10
-from dicomweb_conformance.fixtures.samples import synthetic_instance
+from dicomweb_conformance.dicom.part10 import instance_difference, split_part10
+from dicomweb_conformance.dicom.samples import synthetic_instance
 
 
 def rewritten(data: bytes, **meta: str) -> bytes:

@@ -11,6 +11,7 @@ from pydicom import config
 from pydicom.dataset import Dataset
 from pydicom.valuerep import validate_value
 
+from dicomweb_conformance.checks.qido_matching import WILDCARD_VRS, in_range, wildcard_matches
 from dicomweb_conformance.fixtures.property_fixtures import (
     FAMILIES,
     MATCHING_RULES,
@@ -49,7 +50,6 @@ from dicomweb_conformance.fixtures.property_fixtures import (
     uid_list_queries,
     wildcard_queries,
 )
-from dicomweb_conformance.fixtures.qido_matching import WILDCARD_VRS, in_range, wildcard_matches
 
 MANY = settings(max_examples=60)
 

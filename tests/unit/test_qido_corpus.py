@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dicomweb_conformance.corpora.qido import SCOPE_KEY, STUDIES, build_corpus
 from dicomweb_conformance.fixtures import property_fixtures
-from dicomweb_conformance.fixtures.qido_corpus import SCOPE_KEY, STUDIES, build_corpus
 
 # PS3.4 C.6.1.1.2: the attributes a server may keep once per patient.
 PATIENT_ATTRIBUTES = ("PatientName", "PatientBirthDate", "PatientSex", "PatientAge", "PatientWeight")

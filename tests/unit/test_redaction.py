@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dicomweb_conformance.fixtures.exchange import Exchange
-from dicomweb_conformance.fixtures.redaction import REDACTED, Redactor
+from dicomweb_conformance.transport.exchange import Exchange
+from dicomweb_conformance.transport.redaction import REDACTED, Redactor
 
 
 def test_authorization_keeps_its_scheme_only() -> None:

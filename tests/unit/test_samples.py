@@ -7,7 +7,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from dicomweb_conformance.fixtures.samples import (
+from dicomweb_conformance.dicom.samples import (
     IMPLEMENTATION_CLASS_UID,
     TUTORIAL_FILES,
     TUTORIAL_INSTANCE_UIDS,
@@ -23,7 +23,7 @@ from dicomweb_conformance.fixtures.samples import (
     tutorial_instances,
     write_tutorial_samples,
 )
-from dicomweb_conformance.fixtures.uids import UidRemapper, is_valid_uid
+from dicomweb_conformance.dicom.uids import UidRemapper, is_valid_uid
 
 SHAPES_SERIES = "1.2.826.0.1.3680043.8.498.45787841905473114233124723359129632652"
 CIRCLE_SERIES = "1.2.826.0.1.3680043.8.498.77033797676425927098669402985243398207"

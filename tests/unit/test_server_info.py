@@ -6,8 +6,8 @@ from typing import Any
 
 import requests
 
-from dicomweb_conformance.fixtures.server_info import detect
-from dicomweb_conformance.fixtures.target import resolve_target
+from dicomweb_conformance.config.server_info import detect
+from dicomweb_conformance.config.target import resolve_target
 
 
 class FakeSession(requests.Session):

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dicomweb_conformance.fixtures.target import (
+from dicomweb_conformance.config.target import (
     DEFAULT_LOCAL_TARGET,
-    SHIPPED_TARGETS,
     ConfigError,
     Deviation,
     FailureSignature,
@@ -16,6 +15,7 @@ from dicomweb_conformance.fixtures.target import (
     resolve_target,
     shipped_target_for,
 )
+from dicomweb_conformance.paths import SHIPPED_TARGETS
 
 
 def write_target(tmp_path: Path, text: str) -> Path:

@@ -1,4 +1,4 @@
-"""fixtures/transcoding.py: what a lossless transcoding may change (PS3.5, PS3.10 7.1), and nothing else."""
+"""checks/transcoding.py: what a lossless transcoding may change (PS3.5, PS3.10 7.1), and nothing else."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from dicomweb_conformance.fixtures.part10 import instance_difference
+from dicomweb_conformance.checks.transcoding import any_syntax_difference, transcoding_differences
+from dicomweb_conformance.dicom.part10 import instance_difference
 from dicomweb_conformance.fixtures.retrieve_fixtures import build_implicit
-from dicomweb_conformance.fixtures.transcoding import any_syntax_difference, transcoding_differences
 
 
 def stored() -> bytes:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dicomweb_conformance.fixtures.uids import UID_ROOT_UUID, UidRemapper, is_valid_uid, new_uid
+from dicomweb_conformance.dicom.uids import UID_ROOT_UUID, UidRemapper, is_valid_uid, new_uid
 
 VALID = [
     "0",

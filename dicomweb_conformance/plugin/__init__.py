@@ -1,0 +1,1 @@
+"""The pytest plugin: options, session, outcomes, cleanup, reports, Ctrl-C."""

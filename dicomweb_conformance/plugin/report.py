@@ -1,0 +1,228 @@
+"""The outputs: outcome columns in the HTML report, a per-feature summary, reports/conformance.json."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dicomweb_conformance.config.catalog import Outcome, failing_outcomes
+from dicomweb_conformance.plugin.state import RunState
+
+# Worst first: the feature row shows the worst SHALL outcome.
+SEVERITY = [
+    Outcome.FAIL,
+    Outcome.BLOCKED,
+    Outcome.SUITE_ERROR,
+    Outcome.KNOWN_DEVIATION,
+    Outcome.FIXED,
+    Outcome.NON_STRICT,
+    Outcome.UNTESTABLE,
+    Outcome.PASS,
+    Outcome.NOT_APPLICABLE,
+]
+
+
+def _properties(report: pytest.TestReport) -> dict[str, str]:
+    return {str(name): str(value) for name, value in report.user_properties}
+
+
+def _message(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return str(report.wasxfail)
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2])
+    if report.failed:
+        return str(report.longrepr)[-2000:]
+    return ""
+
+
+def reports_dir(config: pytest.Config) -> Path:
+    """--dicomweb-reports, else reports/ under the rootdir."""
+    return Path(config.getoption("dicomweb_reports") or Path(config.rootpath) / "reports")
+
+
+class ConformanceReport:
+    """Collects each check's outcome (on the xdist controller too) and writes the summary and JSON."""
+
+    def __init__(self, state: RunState):
+        self.state = state
+        self.outcomes: dict[str, dict[str, str]] = {}
+        # Set-up steps the server broke: each FAILs its own requirement and blocks the checks that needed it.
+        self.setup_failures: dict[str, dict[str, Any]] = {}
+        self.server_down: str | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        properties = _properties(report)
+        if "conformance_outcome" not in properties:
+            return
+        entry = self.outcomes.setdefault(report.nodeid, {})
+        previous = entry.get("outcome")
+        outcome = properties["conformance_outcome"]
+        # A teardown error after a pass still spoils the verdict; otherwise the first verdict stands.
+        if previous is not None and not (previous == Outcome.PASS.value and outcome == Outcome.SUITE_ERROR.value):
+            return
+        if "blocked_step" in properties:
+            step = self.setup_failures.setdefault(
+                properties["blocked_step"],
+                {
+                    "requirement": properties["blocked_by"],
+                    "outcome": Outcome.FAIL.value,
+                    "message": properties.get("blocked_failure", ""),
+                    "data_loss": bool(properties.get("blocked_data_loss")),
+                    "blocked_checks": [],
+                },
+            )
+            step["blocked_checks"].append(report.nodeid)
+        if "server_down" in properties and self.server_down is None:
+            self.server_down = properties["server_down"]
+        entry.update(
+            outcome=outcome,
+            requirement=properties.get("requirement", ""),
+            feature=properties.get("feature", ""),
+            level=properties.get("level", ""),
+            message=properties.get("conformance_detail") or _message(report),
+        )
+        entry.update({key: properties[key] for key in ("failure", "deviation_changed") if key in properties})
+        if properties.get("data_loss"):
+            entry["data_loss"] = "true"
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        if not self.outcomes:
+            return
+        target = self.state.target
+        terminalreporter.section("DICOMweb conformance")
+        terminalreporter.write_line(f"target: {target.name} ({target.base_url}), profile {target.profile}")
+        terminalreporter.write_line(f"server: {self.state.server.describe()}")
+        if self.server_down:
+            for line in self.server_down.splitlines():
+                terminalreporter.write_line(line, red=True, bold=True)
+        for line in self.data_loss_lines():
+            terminalreporter.write_line(line, red=True, bold=True)
+        for line in self.setup_failure_lines():
+            terminalreporter.write_line(line, red=True)
+        for line in feature_lines(self.outcomes):
+            terminalreporter.write_line(line)
+        totals = self.totals()
+        terminalreporter.write_line("totals: " + ", ".join(f"{count} {name}" for name, count in sorted(totals.items())))
+        not_executed = sum(totals[o.value] for o in (Outcome.NOT_APPLICABLE, Outcome.UNTESTABLE, Outcome.BLOCKED))
+        terminalreporter.write_line(f"checks executed: {sum(totals.values()) - not_executed} of {sum(totals.values())}")
+        for line in self.fixed_lines():
+            terminalreporter.write_line(line, yellow=True)
+        terminalreporter.write_line("verdict: " + self.verdict(), bold=True)
+        terminalreporter.write_line(f"conformance JSON: {self._write_json(config)}")
+
+    def totals(self) -> Counter[str]:
+        return Counter(entry["outcome"] for entry in self.outcomes.values())
+
+    def verdict(self) -> str:
+        """The verdict and what decided it."""
+        totals = self.totals()
+        failing = failing_outcomes(strict_deviations=self.state.strict_deviations)
+        deciding = [f"{totals[o.value]} {o.value}" for o in Outcome if o in failing and totals[o.value]]
+        if self.server_down:
+            deciding.insert(0, "the server stopped answering")
+        if deciding:
+            return "NOT CONFORMANT: " + ", ".join(deciding)
+        deviations = totals[Outcome.KNOWN_DEVIATION.value]
+        fixed = totals[Outcome.FIXED.value]
+        passed = totals[Outcome.PASS.value]
+        decided = (
+            f"CONFORMANT EXCEPT THE DECLARED DEVIATIONS: {passed} PASS, {deviations} KNOWN-DEVIATION, 0 FAIL"
+            if deviations
+            else f"CONFORMANT: {passed} PASS, 0 FAIL"
+        )
+        return decided + (f", {fixed} FIXED (declared deviations that now pass)" if fixed else "")
+
+    def data_loss_lines(self) -> list[str]:
+        lost = [f"  {nodeid} ({entry['outcome']})" for nodeid, entry in self.outcomes.items() if entry.get("data_loss")]
+        lost += [f"  set-up: {step}" for step, entry in self.setup_failures.items() if entry["data_loss"]]
+        if not lost:
+            return []
+        banner = f"SILENT DATA LOSS in {len(lost)} check(s): the server answered success but did not keep what was sent"
+        return [banner, *sorted(lost)]
+
+    def setup_failure_lines(self) -> list[str]:
+        lines = []
+        for step, entry in sorted(self.setup_failures.items()):
+            first = entry["message"].splitlines()[0] if entry["message"] else ""
+            lines.append(
+                f"SET-UP FAILED: {step}: {entry['requirement']} FAIL, {len(entry['blocked_checks'])} check(s) BLOCKED"
+            )
+            lines.append(f"  {first}")
+        return lines
+
+    def fixed_lines(self) -> list[str]:
+        fixed = sorted(nodeid for nodeid, entry in self.outcomes.items() if entry["outcome"] == Outcome.FIXED.value)
+        if not fixed:
+            return []
+        header = f"FIXED: {len(fixed)} declared deviation(s) now pass; remove them from the target file"
+        return [header, *(f"  {nodeid} ({self.outcomes[nodeid]['requirement']})" for nodeid in fixed)]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
+        lines = self.data_loss_lines()
+        if lines:
+            items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in lines[1:])
+            prefix.append(
+                f'<p style="color:#b00;font-size:1.4em;font-weight:bold">{html.escape(lines[0])}</p><ul>{items}</ul>'
+            )
+
+    def _write_json(self, config: pytest.Config) -> Path:
+        htmlpath = getattr(config.option, "htmlpath", None)
+        directory = Path(htmlpath).parent if htmlpath else reports_dir(config)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "conformance.json"
+        target = self.state.target
+        server = self.state.server
+        document = {
+            "target": target.name,
+            "base_url": target.base_url,
+            "profile": target.profile,
+            "run_id": self.state.run_id,
+            "server": {"name": server.name, "version": server.version, "source": server.source},
+            "verdict": self.verdict(),
+            "totals": dict(self.totals()),
+            "checks": self.outcomes,
+            "setup_failures": self.setup_failures,
+            "server_down": self.server_down,
+            "data_loss": [nodeid for nodeid, entry in self.outcomes.items() if entry.get("data_loss")],
+        }
+        path.write_text(json.dumps(document, indent=1, sort_keys=True))
+        return path
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells.insert(1, '<th class="sortable" data-column-type="requirement">Requirement</th>')
+        cells.insert(2, '<th class="sortable" data-column-type="conformance">Conformance</th>')
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        properties = _properties(report)
+        cells.insert(1, f'<td class="col-requirement">{html.escape(properties.get("requirement", ""))}</td>')
+        cells.insert(2, f'<td class="col-conformance">{html.escape(properties.get("conformance_outcome", ""))}</td>')
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = "DICOMweb conformance report"
+
+
+def feature_lines(outcomes: dict[str, dict[str, str]]) -> list[str]:
+    """One line per feature: the worst SHALL outcome (NON-STRICT shows beside it), then the counts."""
+    by_feature: dict[str, Counter[str]] = defaultdict(Counter)
+    worst: dict[str, Outcome] = {}
+    for entry in outcomes.values():
+        feature, outcome = entry["feature"], Outcome(entry["outcome"])
+        by_feature[feature][outcome.value] += 1
+        if entry["level"] == "SHALL" or outcome is Outcome.NON_STRICT:
+            worst[feature] = min(worst.get(feature, Outcome.NOT_APPLICABLE), outcome, key=SEVERITY.index)
+    lines = []
+    for feature in sorted(by_feature):
+        counts = ", ".join(f"{count} {name}" for name, count in sorted(by_feature[feature].items()))
+        lines.append(f"  {feature:<28} {worst.get(feature, Outcome.NOT_APPLICABLE).value:<16} ({counts})")
+    return lines

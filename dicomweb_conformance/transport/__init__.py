@@ -1,0 +1,1 @@
+"""How we talk to a server: the client, its exchanges, auth, multipart, the store and its ledger."""

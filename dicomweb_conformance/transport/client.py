@@ -1,0 +1,170 @@
+"""How we talk to a server: a requests session that records every exchange."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from requests.auth import AuthBase
+
+from dicomweb_conformance.config.target import TargetConfig
+from dicomweb_conformance.transport.exchange import Exchange
+from dicomweb_conformance.transport.health import ServerHealth
+
+USER_AGENT = "dicomweb-conformance/0.1"
+STREAM_CHUNK = 256 * 1024
+PROBE_TIMEOUT_S = 5.0
+
+
+class DicomwebClient:
+    """One session per target. `exchanges` holds everything sent, newest last, redacted."""
+
+    def __init__(
+        self,
+        target: TargetConfig,
+        auth: AuthBase | None,
+        *,
+        session: requests.Session | None = None,
+        health: ServerHealth | None = None,
+    ):
+        self.target = target
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.verify = target.verify_tls
+        self.auth = auth
+        self.health = health or ServerHealth(self.probe)
+        self.exchanges: list[Exchange] = []
+        self._lock = threading.Lock()
+
+    def probe(self) -> int | None:
+        """The status of a one-result study search, or None when the server gives no answer (not recorded)."""
+        try:
+            response = self.session.get(
+                self.url("studies"),
+                params={"limit": "1"},
+                headers={"Accept": "application/dicom+json"},
+                auth=self.auth,
+                timeout=PROBE_TIMEOUT_S,
+            )
+        except requests.RequestException:
+            return None
+        return response.status_code
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.target.url(path)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        params: Any = None,
+        data: Any = None,
+        authenticate: bool = True,
+        stream: bool = False,
+        timeout: float | None = None,
+    ) -> requests.Response:
+        """Send one request. The response body is read (and recorded) unless stream=True.
+
+        Once the server has stopped answering (transport/health.py), nothing more is sent: ServerDown instead."""
+        self.health.raise_if_down()
+        prepared = self.session.prepare_request(
+            requests.Request(
+                method,
+                self.url(path),
+                headers=headers or {},
+                params=params,
+                data=data,
+                auth=self.auth if authenticate else None,
+            )
+        )
+        if not authenticate:
+            prepared.headers.pop("Authorization", None)
+        body = prepared.body if isinstance(prepared.body, bytes) else None
+        exchange = Exchange.capture(method, prepared.url or "", dict(prepared.headers), body)
+        if prepared.body is not None and body is None:
+            exchange.request_body = "(streamed body)"
+        with self._lock:
+            self.exchanges.append(exchange)
+        started = time.monotonic()
+        try:
+            response = self.session.send(prepared, stream=stream, timeout=timeout or self.target.request_timeout)
+        except requests.RequestException as error:
+            exchange.error = f"{type(error).__name__}: {error}"
+            self.health.no_answer(exchange)
+            raise
+        response.exchange = exchange  # type: ignore[attr-defined]
+        if not stream:
+            try:
+                content = response.content
+            except requests.RequestException as error:  # the connection broke while the body was read
+                exchange.error = f"{type(error).__name__} reading the body: {error}"
+                self.health.no_answer(exchange)
+                raise
+            exchange.record_response(response.status_code, dict(response.headers), content, time.monotonic() - started)
+        else:
+            exchange.record_response(response.status_code, dict(response.headers), None, 0.0, streamed_bytes=0)
+        self.health.answered(exchange)
+        return response
+
+    def get(self, path: str, *, accept: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if accept is not None:
+            headers["Accept"] = accept
+        return self.request("GET", path, headers=headers, **kwargs)
+
+    def get_without_accept(self, path: str, **kwargs: Any) -> requests.Response:
+        """GET with no Accept header at all; requests would otherwise send its default 'Accept: */*'."""
+        # requests drops a header whose value is None, the session's defaults included.
+        return self.request("GET", path, headers={"Accept": None}, **kwargs)  # type: ignore[dict-item]
+
+    def post(
+        self, path: str, data: Any, *, content_type: str, accept: str | None = "application/dicom+json", **kwargs: Any
+    ) -> requests.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers["Content-Type"] = content_type
+        if accept is not None:
+            headers["Accept"] = accept
+        return self.request("POST", path, headers=headers, data=data, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    @contextmanager
+    def streamed(self, path: str, *, accept: str, **kwargs: Any) -> Iterator[requests.Response]:
+        """GET with a streamed body; the exchange records how many bytes were read."""
+        response = self.get(path, accept=accept, stream=True, **kwargs)
+        counted = _CountingResponse(response)
+        try:
+            yield counted.response
+        finally:
+            exchange: Exchange = response.exchange  # type: ignore[attr-defined]
+            exchange.response_body = f"({counted.bytes_read} bytes, streamed)"
+            response.close()
+
+    def take_exchanges(self) -> list[Exchange]:
+        """Everything recorded since the last call; a test's report shows what that test sent."""
+        with self._lock:
+            taken, self.exchanges = self.exchanges, []
+        return taken
+
+
+class _CountingResponse:
+    def __init__(self, response: requests.Response):
+        self.response = response
+        self.bytes_read = 0
+        original = response.iter_content
+
+        def counting_iter_content(chunk_size: int | None = STREAM_CHUNK, decode_unicode: bool = False) -> Iterator[Any]:
+            for chunk in original(chunk_size=chunk_size, decode_unicode=decode_unicode):
+                self.bytes_read += len(chunk)
+                yield chunk
+
+        response.iter_content = counting_iter_content  # type: ignore[method-assign]
