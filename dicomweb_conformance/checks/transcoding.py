@@ -2,7 +2,7 @@
 
 `dicomweb_conformance.dicom.part10.instance_difference` answers that for a file served as stored (byte for byte). A file
 served in another transfer syntax cannot be compared by bytes, so this compares it the way the metadata
-checks compare DICOM JSON with the stored dataset (`fixtures.metadata_fixtures`: Annex F form, canonical
+checks compare DICOM JSON with the stored dataset (`dicom.annex_f`: Annex F form, canonical
 values), allowing exactly what a lossless transcoding may change and nothing else:
 
 - the File Meta Information (PS3.10 7.1) is written by whoever writes the file: its Transfer Syntax UID
@@ -10,7 +10,7 @@ values), allowing exactly what a lossless transcoding may change and nothing els
 - group lengths (gggg,0000) depend on the encoding (PS3.5 7.2) and may be dropped or recomputed;
 - Pixel Data (7FE0,0010) is re-encoded (PS3.5 8.2, A.4): its VR (OB or OW) and its encapsulation may change,
   so its value is compared only where both files hold it native in little endian (PS3.5 A.1, A.2), byte for
-  byte; the transcoding checks also compare the decoded frames (retrieve_fixtures.check_same_pixels);
+  byte; the transcoding checks also compare the decoded frames (checks.retrieve.check_same_pixels);
 - a VR may become another VR the data dictionary allows for that attribute (PS3.6 "US or SS", ...), or UN
   where the VR cannot be known or the value is too long for a 16-bit length (PS3.5 6.2.2; PS3.18 8.7.8.1
   Note 2), the value bytes staying the same.
@@ -32,14 +32,21 @@ from pydicom.datadict import dictionary_VR
 from pydicom.errors import InvalidDicomError
 
 from dicomweb_conformance.checks.common import fail
-from dicomweb_conformance.dicom.part10 import IDENTIFYING_META, NotPart10, instance_difference, split_part10
+from dicomweb_conformance.dicom.annex_f import annex_f_form, canonical_element
+from dicomweb_conformance.dicom.dicomjson import attribute_name, show
+from dicomweb_conformance.dicom.part10 import (
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    IDENTIFYING_META,
+    IMPLICIT_VR_LITTLE_ENDIAN,
+    NotPart10,
+    instance_difference,
+    split_part10,
+)
 from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.fixtures.metadata_fixtures import annex_f_form, attribute_name, canonical_element, show
 
 PIXEL_DATA = "7FE00010"
-EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 # PS3.5 A.1, A.2: the transfer syntaxes whose Pixel Data is native and little endian (the same bytes in both).
-NATIVE_LITTLE_ENDIAN = frozenset({"1.2.840.10008.1.2", EXPLICIT_VR_LITTLE_ENDIAN})
+NATIVE_LITTLE_ENDIAN = frozenset({IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN})
 TRANSFER_SYNTAX = 0x00020010
 _KEPT_META = {tag: name for tag, name in IDENTIFYING_META.items() if name != "TransferSyntaxUID"}
 

@@ -14,6 +14,7 @@ import pytest
 from dicomweb_conformance.checks.changefeed import FeedPosition, current_position, uses_time_windows
 from dicomweb_conformance.checks.common import fail, untestable
 from dicomweb_conformance.checks.store import check_successful_store
+from dicomweb_conformance.dicom.annex_f import differences, non_bulk_keys, stored_json
 from dicomweb_conformance.dicom.dicomjson import BULK_VRS
 from dicomweb_conformance.dicom.samples import SampleInstance, synthetic_instance
 from dicomweb_conformance.fixtures.azure_fixtures import (
@@ -29,7 +30,6 @@ from dicomweb_conformance.fixtures.azure_fixtures import (
     timestamp_of,
     wait_for_changes,
 )
-from dicomweb_conformance.fixtures.metadata_fixtures import differences, non_bulk_keys, stored_json
 from dicomweb_conformance.suites.delete.deletion import delete
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import Dicomweb, instance_path, series_path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dicomweb_conformance.checks.common import expect_status
-from dicomweb_conformance.fixtures.metadata_fixtures import COVERAGE, MetadataCorpus
+from dicomweb_conformance.corpora.metadata import COVERAGE, MetadataCorpus
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import instance_path
 

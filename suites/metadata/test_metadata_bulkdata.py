@@ -12,18 +12,11 @@ import pytest
 import requests
 
 from dicomweb_conformance.checks.common import fail
+from dicomweb_conformance.checks.metadata import bulk_value, instance_metadata
+from dicomweb_conformance.corpora.metadata import BULK_PATHS, COVERAGE, IMPLICIT_PRIVATE_KEYS, MetadataCorpus
+from dicomweb_conformance.dicom.annex_f import stored_json
+from dicomweb_conformance.dicom.dicomjson import element_at, show
 from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.fixtures.metadata_fixtures import (
-    BULK_PATHS,
-    COVERAGE,
-    IMPLICIT_PRIVATE_KEYS,
-    MetadataCorpus,
-    bulk_value,
-    element_at,
-    instance_metadata,
-    show,
-    stored_json,
-)
 from dicomweb_conformance.transport.client import DicomwebClient
 
 REFERENCES = ("BulkDataURI", "InlineBinary")

@@ -13,24 +13,11 @@ import pytest
 import requests
 
 from dicomweb_conformance.checks.common import fail
-from dicomweb_conformance.dicom.dicomjson import BULK_VRS, DatasetJson, key
+from dicomweb_conformance.checks.metadata import instance_metadata, resolve_bulk_values, series_metadata, study_metadata
+from dicomweb_conformance.corpora.metadata import COVERAGE, ISO_2022, SECOND_SERIES, MetadataCorpus
+from dicomweb_conformance.dicom.annex_f import canonical_element, differences, non_bulk_keys, stored_json
+from dicomweb_conformance.dicom.dicomjson import BULK_VRS, DatasetJson, attribute_name, key, show
 from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.fixtures.metadata_fixtures import (
-    COVERAGE,
-    ISO_2022,
-    SECOND_SERIES,
-    MetadataCorpus,
-    attribute_name,
-    canonical_element,
-    differences,
-    instance_metadata,
-    non_bulk_keys,
-    resolve_bulk_values,
-    series_metadata,
-    show,
-    stored_json,
-    study_metadata,
-)
 from dicomweb_conformance.transport.client import DicomwebClient
 
 # One family per VR class: (corpus instance, keywords or keys). Empty values, nulls, empty PN groups and bulk VRs

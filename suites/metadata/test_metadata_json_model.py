@@ -13,21 +13,16 @@ import pytest
 import requests
 
 from dicomweb_conformance.checks.common import fail
-from dicomweb_conformance.dicom.dicomjson import VALID_VRS, DatasetJson, key
-from dicomweb_conformance.fixtures.metadata_fixtures import (
-    COVERAGE,
-    GROUP_LENGTH_GROUP,
-    ISO_2022,
-    MetadataCorpus,
-    Wrong,
+from dicomweb_conformance.checks.metadata import instance_metadata, study_metadata
+from dicomweb_conformance.corpora.metadata import COVERAGE, GROUP_LENGTH_GROUP, ISO_2022, MetadataCorpus
+from dicomweb_conformance.dicom.annex_f import Wrong, canonical_element, canonical_value, stored_json
+from dicomweb_conformance.dicom.dicomjson import (
+    VALID_VRS,
+    DatasetJson,
     attribute_name,
-    canonical_element,
-    canonical_value,
     datasets_within,
-    instance_metadata,
+    key,
     show,
-    stored_json,
-    study_metadata,
     walk,
 )
 from dicomweb_conformance.transport.client import DicomwebClient

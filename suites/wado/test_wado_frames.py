@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail
-from dicomweb_conformance.config.target import TargetConfig
-from dicomweb_conformance.fixtures.retrieve_fixtures import (
-    MPEG2_MAIN_PROFILE,
+from dicomweb_conformance.checks.retrieve import (
     OCTET_STREAM,
     RetrieveCorpus,
     check_frames,
@@ -16,6 +14,8 @@ from dicomweb_conformance.fixtures.retrieve_fixtures import (
     frames_path,
     octet_accept,
 )
+from dicomweb_conformance.config.target import TargetConfig
+from dicomweb_conformance.dicom.part10 import MPEG2_MAIN_PROFILE
 from dicomweb_conformance.transport.client import DicomwebClient
 
 

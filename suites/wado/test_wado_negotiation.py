@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail
-from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.fixtures.retrieve_fixtures import (
+from dicomweb_conformance.checks.retrieve import (
     DICOM,
-    EXPLICIT_VR_LITTLE_ENDIAN,
     RetrieveCorpus,
     check_instances,
     check_syntax,
@@ -18,6 +16,8 @@ from dicomweb_conformance.fixtures.retrieve_fixtures import (
     related_accept,
     retrieve_dicom,
 )
+from dicomweb_conformance.dicom.part10 import EXPLICIT_VR_LITTLE_ENDIAN
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import instance_path, series_path
 

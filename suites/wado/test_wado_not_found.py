@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from dicomweb_conformance.checks.retrieve import RetrieveCorpus, dicom_accept, expect_not_found, octet_accept
 from dicomweb_conformance.dicom.uids import new_uid
-from dicomweb_conformance.fixtures.retrieve_fixtures import RetrieveCorpus, dicom_accept, expect_not_found, octet_accept
 from dicomweb_conformance.transport.client import DicomwebClient
 
 PathOf = Callable[[RetrieveCorpus], str]

@@ -8,19 +8,15 @@ import pytest
 import requests
 
 from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail, untestable
-from dicomweb_conformance.fixtures.retrieve_fixtures import (
-    RGB_COLUMNS,
-    RGB_ROWS,
+from dicomweb_conformance.checks.retrieve import RetrieveCorpus, expect_not_acceptable, expect_not_found, frames_path
+from dicomweb_conformance.corpora.retrieve import RGB_COLUMNS, RGB_ROWS
+from dicomweb_conformance.dicom.images import (
     ImageFormatError,
     ImageHeader,
     Pixels,
-    RetrieveCorpus,
     UndecodedImage,
     best_matching_frame,
-    expect_not_acceptable,
-    expect_not_found,
     frame_images,
-    frames_path,
     jpeg_header,
     jpeg_quantization_total,
     png_gray,

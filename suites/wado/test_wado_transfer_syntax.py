@@ -7,14 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from dicomweb_conformance.checks.common import fail
-from dicomweb_conformance.checks.transcoding import check_transcoded_attributes
-from dicomweb_conformance.dicom.part10 import instance_difference
-from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.fixtures.retrieve_fixtures import (
-    EXPLICIT_VR_BIG_ENDIAN,
-    EXPLICIT_VR_LITTLE_ENDIAN,
-    IMPLICIT_VR_LITTLE_ENDIAN,
-    MPEG2_MAIN_PROFILE,
+from dicomweb_conformance.checks.retrieve import (
     DicomPart,
     RetrieveCorpus,
     check_declared_syntax,
@@ -26,6 +19,15 @@ from dicomweb_conformance.fixtures.retrieve_fixtures import (
     expect_not_acceptable,
     retrieve_dicom,
 )
+from dicomweb_conformance.checks.transcoding import check_transcoded_attributes
+from dicomweb_conformance.dicom.part10 import (
+    EXPLICIT_VR_BIG_ENDIAN,
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    IMPLICIT_VR_LITTLE_ENDIAN,
+    MPEG2_MAIN_PROFILE,
+    instance_difference,
+)
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import instance_path, series_path
 

@@ -11,8 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from dicomweb_conformance.dicom.dicomjson import BULK_VRS
-from dicomweb_conformance.fixtures.metadata_fixtures import (
+from dicomweb_conformance.corpora.metadata import (
     BULK_PATHS,
     ICON_PIXELS,
     IMPLICIT_PRIVATE_CREATOR,
@@ -23,6 +22,7 @@ from dicomweb_conformance.fixtures.metadata_fixtures import (
     PRIVATE_ELEMENTS,
     PRIVATE_GROUP,
 )
+from dicomweb_conformance.dicom.dicomjson import BULK_VRS
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
     DICOM_JSON,

@@ -10,8 +10,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from dicomweb_conformance.checks.transcoding import any_syntax_difference, transcoding_differences
+from dicomweb_conformance.corpora.retrieve import build_implicit
 from dicomweb_conformance.dicom.part10 import instance_difference
-from dicomweb_conformance.fixtures.retrieve_fixtures import build_implicit
 
 
 def stored() -> bytes:
