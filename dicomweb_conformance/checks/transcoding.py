@@ -22,8 +22,6 @@ the photometric attributes (PS3.3 C.7.6.1.1.5, PS3.5 8.2.1), which this comparis
 
 from __future__ import annotations
 
-import base64
-import binascii
 from io import BytesIO
 from typing import Any
 
@@ -32,8 +30,8 @@ from pydicom.datadict import dictionary_VR
 from pydicom.errors import InvalidDicomError
 
 from dicomweb_conformance.checks.common import fail
-from dicomweb_conformance.dicom.annex_f import annex_f_form, canonical_element
-from dicomweb_conformance.dicom.dicomjson import attribute_name, show
+from dicomweb_conformance.dicom.annex_f import canonical_element, reference_json
+from dicomweb_conformance.dicom.dicomjson import attribute_name, inline_binary, show
 from dicomweb_conformance.dicom.part10 import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     IDENTIFYING_META,
@@ -115,7 +113,7 @@ def _dataset(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
     # Read before any element is converted: a deferred RawDataElement still holds the bytes as encoded.
     # (Iterating a Dataset converts its elements; its keys() do not.)
     raw = {f"{int(tag):08X}": dataset.get_item(tag).value for tag in dataset.keys()}  # noqa: SIM118
-    return annex_f_form(dataset.to_json_dict()), {key: value for key, value in raw.items() if isinstance(value, bytes)}
+    return reference_json(dataset), {key: value for key, value in raw.items() if isinstance(value, bytes)}
 
 
 def _same(key: str, mine: dict[str, Any], theirs: dict[str, Any], mine_raw: bytes | None, raw: bytes | None) -> bool:
@@ -126,7 +124,7 @@ def _same(key: str, mine: dict[str, Any], theirs: dict[str, Any], mine_raw: byte
     if vr != stored_vr and not {vr, stored_vr} <= _dictionary_vrs(key):
         return False
     if "InlineBinary" in mine or "InlineBinary" in theirs:
-        return _binary(mine) == _binary(theirs)
+        return inline_binary(mine) == inline_binary(theirs)
     ours, stored_form = canonical_element(mine), canonical_element(theirs)
     if isinstance(ours, tuple) and isinstance(stored_form, tuple):
         return bool(ours[1] == stored_form[1])  # the VR was judged above
@@ -138,13 +136,6 @@ def _dictionary_vrs(key: str) -> set[str]:
         return set(dictionary_VR(int(key, 16)).split(" or "))
     except KeyError:
         return set()
-
-
-def _binary(element: dict[str, Any]) -> bytes | None:
-    try:
-        return base64.b64decode(element.get("InlineBinary", ""), validate=True)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _text(value: bytes | None) -> str | None:

@@ -27,7 +27,7 @@ import numpy as np
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 
-from dicomweb_conformance.dicom.dicomjson import BULK_VRS, DatasetJson, attribute_name, show
+from dicomweb_conformance.dicom.dicomjson import BULK_VRS, DatasetJson, attribute_name, inline_binary, show
 from dicomweb_conformance.dicom.samples import SampleInstance
 
 # --- the reference: the stored dataset in DICOM JSON ------------------------------------------------------------------
@@ -290,9 +290,8 @@ def _binary_differences(expected: dict[str, Any], actual: dict[str, Any], where:
     # F.2.2: a binary VR is InlineBinary (F.2.7) or BulkDataURI (F.2.6), never a "Value" array.
     if "Value" in actual:
         return [f"{where}: a binary VR given as a Value array ({_short(actual)})"]
-    try:
-        found = base64.b64decode(actual.get("InlineBinary", ""), validate=True)
-    except (ValueError, TypeError):
+    found = inline_binary(actual)
+    if found is None:
         return [f"{where}: InlineBinary is not base64 ({_short(actual['InlineBinary'])})"]
     wanted = base64.b64decode(expected.get("InlineBinary", ""))
     if found != wanted:
