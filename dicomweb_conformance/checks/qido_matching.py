@@ -54,6 +54,7 @@ PROFILE_RULES = {"standard": STANDARD_RULES, "azure": AZURE_RULES}
 
 
 def attribute_vr(keyword: str) -> str:
+    """The VR of a public attribute, by keyword, in the PS3.6 dictionary."""
     tag = tag_for_keyword(keyword)
     if tag is None:
         raise KeyError(f"unknown DICOM keyword {keyword!r}")
