@@ -1,4 +1,4 @@
-"""QIDO-RS requests and checks for the depth checks: exact query encoding, result sets, empty answers."""
+"""QIDO-RS requests and checks: exact query encoding, result sets, empty answers, returned attributes."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import requests
 
 from dicomweb_conformance.checks.common import dicom_json_array, expect_media_type, expect_status, fail
 from dicomweb_conformance.checks.qido_matching import MatchRules, Route, expected_results, keyword_of
-from dicomweb_conformance.corpora.qido import INSTANCE, LEVEL_KEY, SCOPE_KEY, SERIES, Attributes, QidoCorpus
+from dicomweb_conformance.corpora.qido_depth_corpus import SCOPE_KEY, Attributes, QidoCorpus
 from dicomweb_conformance.dicom.dicomjson import DatasetJson, first, key
+from dicomweb_conformance.dicom.levels import INSTANCE, LEVEL_KEY, SERIES
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import DICOM_JSON
 
@@ -57,6 +58,17 @@ def check_finds(response: requests.Response, keyword: str, expected: Iterable[st
     found = uids_of(results_of(response, what), keyword)
     if found != wanted:
         raise fail(f"{what}: wrong results", expected=wanted, actual=found, response=response)
+
+
+def check_search_finds_exactly(response: requests.Response, keyword: str, expected: Iterable[str], what: str) -> None:
+    """200 application/dicom+json whose results carry exactly the expected values of `keyword`."""
+    expect_status(response, 200, what)
+    expect_media_type(response, DICOM_JSON, what)
+    results = dicom_json_array(response, what)
+    found = uids_of(results, keyword)
+    wanted = sorted(set(expected))
+    if found != wanted:
+        raise fail(f"{what}: wrong results for {keyword}", expected=wanted, actual=found, response=response)
 
 
 def check_no_content(response: requests.Response, what: str) -> None:

@@ -17,28 +17,36 @@ import requests
 from hypothesis import assume, example, given
 
 from dicomweb_conformance.checks.common import fail
-from dicomweb_conformance.fixtures.property_fixtures import (
-    LEVEL_NAMES,
+from dicomweb_conformance.checks.properties import (
+    found_uids,
+    search_path,
+)
+from dicomweb_conformance.checks.qido_matching import (
     MATCHING_RULES,
+    expected_matches,
+    searchable,
+)
+from dicomweb_conformance.checks.qido_queries import (
+    Page,
+    pages,
+    person_name_queries,
+    range_queries,
+    single_value_queries,
+    uid_list_queries,
+    wildcard_queries,
+)
+from dicomweb_conformance.corpora.qido_corpus import (
     RANGE,
     SINGLE,
     UID_LIST,
     WILDCARD,
     Corpus,
-    Page,
     Query,
-    expected_matches,
-    found_uids,
-    pages,
-    person_name_queries,
     planned,
-    range_queries,
-    search_path,
-    searchable,
-    single_value_queries,
     stored_values,
-    uid_list_queries,
-    wildcard_queries,
+)
+from dicomweb_conformance.dicom.levels import (
+    LEVEL_NAMES,
 )
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import DICOM_JSON

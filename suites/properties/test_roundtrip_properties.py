@@ -11,11 +11,16 @@ import pytest
 from hypothesis import example, given
 
 from dicomweb_conformance.checks.common import expect_status, fail, multipart_parts
+from dicomweb_conformance.checks.properties import (
+    store_generated,
+)
+from dicomweb_conformance.checks.property_metadata import (
+    metadata_differences,
+    reference_json,
+)
 from dicomweb_conformance.checks.store import check_metadata_lists, check_retrievable
-from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.fixtures.property_fixtures import (
+from dicomweb_conformance.dicom.generated_instances import (
     FAMILIES,
-    UTF_8,
     DatasetSpec,
     ElementSpec,
     FramesRequest,
@@ -23,10 +28,11 @@ from dicomweb_conformance.fixtures.property_fixtures import (
     dataset_specs,
     element_spec,
     frames_requests,
-    metadata_differences,
-    reference_json,
-    store_generated,
 )
+from dicomweb_conformance.dicom.generators import (
+    UTF_8,
+)
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import DICOM_JSON, Dicomweb, instance_path
 

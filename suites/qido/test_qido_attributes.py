@@ -12,7 +12,7 @@ import pytest
 
 from dicomweb_conformance.checks.qido import check_search_matches_corpus, scoped
 from dicomweb_conformance.checks.qido_matching import ROUTES, MatchRules, Route
-from dicomweb_conformance.corpora.qido import QidoCorpus
+from dicomweb_conformance.corpora.qido_depth_corpus import QidoCorpus
 from dicomweb_conformance.dicom.dicomjson import key
 from dicomweb_conformance.transport.client import DicomwebClient
 

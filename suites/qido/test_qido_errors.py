@@ -28,7 +28,7 @@ from dicomweb_conformance.checks.qido_matching import (
     Route,
     expected_results,
 )
-from dicomweb_conformance.corpora.qido import QidoCorpus
+from dicomweb_conformance.corpora.qido_depth_corpus import QidoCorpus
 from dicomweb_conformance.transport.client import DicomwebClient
 
 # A server that takes longer than this over a search of a few studies is hanging.

@@ -31,8 +31,9 @@ from dicomweb_conformance.checks.qido_matching import (
     STUDY_SERIES_ROUTE,
     Route,
 )
-from dicomweb_conformance.corpora.qido import LEVEL_KEY, QidoCorpus
+from dicomweb_conformance.corpora.qido_depth_corpus import QidoCorpus
 from dicomweb_conformance.dicom.dicomjson import DatasetJson, key
+from dicomweb_conformance.dicom.levels import LEVEL_KEY
 from dicomweb_conformance.transport.client import DicomwebClient
 
 # The entity each level's cases search for: study A, its MR series A1, and A1's multi-frame instance.

@@ -34,7 +34,8 @@ from dicomweb_conformance.checks.qido_matching import (
     Route,
     expected_results,
 )
-from dicomweb_conformance.corpora.qido import LEVEL_KEY, QidoCorpus
+from dicomweb_conformance.corpora.qido_depth_corpus import QidoCorpus
+from dicomweb_conformance.dicom.levels import LEVEL_KEY
 from dicomweb_conformance.transport.client import DicomwebClient
 
 QueryBuilder = Callable[[QidoCorpus], list[tuple[str, str]]]

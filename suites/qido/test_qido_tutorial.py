@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.checks.search import check_search_finds_exactly
+from dicomweb_conformance.checks.qido import check_search_finds_exactly
 from dicomweb_conformance.fixtures.resources import TutorialSet
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import DICOM_JSON

@@ -23,24 +23,30 @@ from urllib.parse import parse_qsl
 import pydicom
 from requests.structures import CaseInsensitiveDict
 
-from dicomweb_conformance.checks.qido_matching import WILDCARD_VRS
-from dicomweb_conformance.dicom.dicomjson import key
-from dicomweb_conformance.fixtures.property_fixtures import (
+from dicomweb_conformance.checks.property_metadata import (
+    reference_json,
+)
+from dicomweb_conformance.checks.qido_matching import (
+    MATCHING_RULES,
+    RANGE_VRS,
+    WILDCARD_VRS,
+    MatchingRules,
+    attribute_vr,
+    expected_matches,
+)
+from dicomweb_conformance.corpora.qido_corpus import (
     CORPUS_PLAN,
     LABELLED_UIDS,
-    LEVEL_UID,
-    MATCHING_RULES,
     RANGE,
-    RANGE_VRS,
     SINGLE,
     UID_LIST,
     UNKNOWN,
     WILDCARD,
-    MatchingRules,
     Query,
-    attribute_vr,
-    expected_matches,
-    reference_json,
+)
+from dicomweb_conformance.dicom.dicomjson import key
+from dicomweb_conformance.dicom.levels import (
+    LEVEL_UID,
 )
 from dicomweb_conformance.transport.store import MULTIPART_DICOM_ANY_TS
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse

@@ -11,44 +11,58 @@ from pydicom import config
 from pydicom.dataset import Dataset
 from pydicom.valuerep import validate_value
 
-from dicomweb_conformance.checks.qido_matching import WILDCARD_VRS, in_range, wildcard_matches
-from dicomweb_conformance.fixtures.property_fixtures import (
-    FAMILIES,
+from dicomweb_conformance.checks.property_metadata import (
+    metadata_differences,
+    reference_json,
+    same_value,
+)
+from dicomweb_conformance.checks.qido import (
+    encode_query,
+)
+from dicomweb_conformance.checks.qido_matching import (
     MATCHING_RULES,
+    WILDCARD_VRS,
+    attribute_vr,
+    exact,
+    expected_matches,
+    fold_case,
+    in_range,
+    query_matches,
+    searchable,
+    wildcard_matches,
+)
+from dicomweb_conformance.checks.qido_queries import (
+    Page,
+    pages,
+    person_name_queries,
+    range_queries,
+    single_value_queries,
+    uid_list_queries,
+    wildcard_queries,
+)
+from dicomweb_conformance.corpora.qido_corpus import (
     RANGE,
     SINGLE,
     UID_LIST,
     WILDCARD,
+    Query,
+    build_qido_corpus,
+    planned,
+)
+from dicomweb_conformance.dicom.generated_instances import (
+    FAMILIES,
     DatasetSpec,
     ElementSpec,
     FramesRequest,
-    HypothesisProfileError,
-    Page,
     PrivateBlockSpec,
-    Query,
-    attribute_vr,
-    build_corpus,
     build_instance,
-    chosen_hypothesis_profile,
     dataset_specs,
     element_spec,
-    encode_query,
-    entity_matches,
-    exact,
-    expected_matches,
-    fold_case,
     frames_requests,
-    metadata_differences,
-    pages,
-    person_name_queries,
-    planned,
-    range_queries,
-    reference_json,
-    same_value,
-    searchable,
-    single_value_queries,
-    uid_list_queries,
-    wildcard_queries,
+)
+from dicomweb_conformance.plugin.hypothesis_profiles import (
+    HypothesisProfileError,
+    chosen_hypothesis_profile,
 )
 
 MANY = settings(max_examples=60)
@@ -236,7 +250,7 @@ def test_the_plan_has_six_studies_eight_series_ten_instances() -> None:
 
 
 def test_the_stored_corpus_is_the_plan() -> None:
-    corpus = build_corpus("unit")
+    corpus = build_qido_corpus("unit")
     assert len(corpus.instances) == 10
     assert {entity.label for entity in planned("instances")} <= set(corpus.uids)
     assert all(instance.dataset.PatientID == "DWCS-unit-QIDO" for instance in corpus.instances)
@@ -283,7 +297,7 @@ def test_ranges_are_inclusive_and_never_match_an_empty_value() -> None:
     assert in_range("-20200101", "19991231")
     assert not in_range("20200102-", "20200101")
     assert not in_range("-20991231", "")
-    assert not entity_matches(Query("studies", "StudyDate", RANGE, "-20991231"), [""], exact)
+    assert not query_matches(Query("studies", "StudyDate", RANGE, "-20991231"), [""], exact)
 
 
 def test_the_profile_decides_what_may_be_searched() -> None:
@@ -294,7 +308,9 @@ def test_the_profile_decides_what_may_be_searched() -> None:
 
 
 def test_queries_are_percent_encoded_except_the_matching_syntax() -> None:
-    encoded = encode_query({"PatientID": "DWCS-x-QIDO", "ReferringPhysicianName": "Müller^J* ?", "UIDs": "1.2,3.4"})
+    encoded = encode_query(
+        [("PatientID", "DWCS-x-QIDO"), ("ReferringPhysicianName", "Müller^J* ?"), ("UIDs", "1.2,3.4")]
+    )
     assert encoded == "PatientID=DWCS-x-QIDO&ReferringPhysicianName=M%C3%BCller%5EJ*%20?&UIDs=1.2,3.4"
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dicomweb_conformance.corpora.qido import SCOPE_KEY, STUDIES, build_corpus
-from dicomweb_conformance.fixtures import property_fixtures
+from dicomweb_conformance.corpora.qido_corpus import build_qido_corpus
+from dicomweb_conformance.corpora.qido_depth_corpus import SCOPE_KEY, STUDIES, build_qido_depth_corpus
 
 # PS3.4 C.6.1.1.2: the attributes a server may keep once per patient.
 PATIENT_ATTRIBUTES = ("PatientName", "PatientBirthDate", "PatientSex", "PatientAge", "PatientWeight")
 
 
 def test_each_patient_id_carries_one_set_of_demographics() -> None:
-    corpus = build_corpus("unit")
+    corpus = build_qido_depth_corpus("unit")
     demographics: dict[str, set[tuple[str, ...]]] = {}
     for instance in corpus.instances:
         ds = instance.sample.dataset
@@ -20,7 +20,7 @@ def test_each_patient_id_carries_one_set_of_demographics() -> None:
 
 
 def test_the_scope_selects_studies_a_to_e_and_not_f() -> None:
-    corpus = build_corpus("unit")
+    corpus = build_qido_depth_corpus("unit")
     in_scope = {i.study for i in corpus.instances if i.sample.dataset.get(SCOPE_KEY) == corpus.scope_accession}
     assert corpus.scope == (SCOPE_KEY, corpus.scope_accession)
     assert in_scope == {"A", "B", "C", "D", "E"}
@@ -28,10 +28,10 @@ def test_the_scope_selects_studies_a_to_e_and_not_f() -> None:
 
 
 def test_two_copies_of_the_corpus_do_not_share_a_scope() -> None:
-    assert build_corpus("unit").scope != build_corpus("unit").scope
+    assert build_qido_depth_corpus("unit").scope != build_qido_depth_corpus("unit").scope
 
 
 def test_the_property_corpus_keeps_one_patient_name_per_patient_id() -> None:
-    corpus = property_fixtures.build_corpus("unit")
+    corpus = build_qido_corpus("unit")
     names = {(i.dataset.PatientID, str(i.dataset.PatientName)) for i in corpus.instances}
     assert len(names) == len({patient_id for patient_id, _ in names}) == 1

@@ -1,4 +1,5 @@
-"""The QIDO-RS session corpus: six studies of this run with varied patients, dates, modalities and names.
+"""The QIDO depth corpus (fixture qido_depth_corpus): six studies of this run with varied patients, dates,
+modalities and names.
 
 Studies A-E share the AccessionNumber Q<nonce> (study F has R<nonce>), so a search scoped by it never sees
 another run's data, nor another xdist worker's copy of the corpus. The scope is a study attribute on purpose:
@@ -18,16 +19,9 @@ from dataclasses import dataclass, field
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
+from dicomweb_conformance.dicom.levels import INSTANCE, LEVEL_KEY, LEVELS, SERIES, STUDY
 from dicomweb_conformance.dicom.samples import PATIENT_ID_PREFIX, SampleInstance, synthetic_instance
 from dicomweb_conformance.dicom.uids import new_uid
-
-STUDY = "study"
-SERIES = "series"
-INSTANCE = "instance"
-LEVELS = (STUDY, SERIES, INSTANCE)
-
-# The attribute of each level that identifies one result (PS3.18 10.6.3.3).
-LEVEL_KEY = {STUDY: "StudyInstanceUID", SERIES: "SeriesInstanceUID", INSTANCE: "SOPInstanceUID"}
 
 # Attributes read from the stored datasets, by the level of the DICOM information model they belong to
 # (PS3.4 C.6.1.1: Patient and Study modules -> study, General Series and Equipment -> series, image -> instance).
@@ -315,7 +309,7 @@ def _visible_at(level: str, attributes: Attributes) -> dict[str, Values]:
     return {k: v for k, v in attributes.items() if LEVELS.index(ATTRIBUTE_LEVEL[k]) <= depth}
 
 
-def build_corpus(run_id: str) -> QidoCorpus:
+def build_qido_depth_corpus(run_id: str) -> QidoCorpus:
     """The corpus as SampleInstances with fresh UIDs, not stored yet."""
     # SH holds 16 characters: Q and 12 hexadecimal digits, unique to this copy of the corpus.
     nonce = secrets.token_hex(6).upper()
