@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from pydicom.datadict import dictionary_VM, dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset
 
+from dicomweb_conformance.dicom.dicomjson import BULK_VRS
 from dicomweb_conformance.dicom.generators import (
     BINARY_UNITS,
-    BINARY_VRS,
     CHARSETS,
     CS_CHARACTERS,
     LATIN_1,
@@ -104,7 +104,7 @@ NUMBER_KEYWORDS = _checked_pool(
     ),
     NUMBER_VRS,
 )
-BINARY_KEYWORDS = _checked_pool(("RecordKey", "VerticesOfThePolygonalOutline"), BINARY_VRS)
+BINARY_KEYWORDS = _checked_pool(("RecordKey", "VerticesOfThePolygonalOutline"), BULK_VRS)
 SEQUENCE_KEYWORDS = _checked_pool(
     ("ProcedureCodeSequence", "AnatomicRegionSequence", "ReferencedStudySequence"), frozenset({"SQ"})
 )

@@ -21,8 +21,6 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from dicomweb_conformance.dicom.dicomjson import BULK_VRS
-
 DEFAULT_REPERTOIRE = ""
 LATIN_1 = "ISO_IR 100"
 UTF_8 = "ISO_IR 192"
@@ -30,7 +28,6 @@ CHARSETS = (DEFAULT_REPERTOIRE, LATIN_1, UTF_8)
 
 TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"})
 NUMBER_VRS = frozenset({"DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV"})
-BINARY_VRS = frozenset(BULK_VRS | {"OV"})
 # VRs whose values may hold a backslash and are therefore single-valued (PS3.5 6.4).
 SINGLE_VALUED_VRS = frozenset({"LT", "ST", "UT", "UR"})
 _INT_RANGES = {

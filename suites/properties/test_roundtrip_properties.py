@@ -14,11 +14,11 @@ from dicomweb_conformance.checks.common import expect_status, fail, multipart_pa
 from dicomweb_conformance.checks.properties import (
     store_generated,
 )
-from dicomweb_conformance.checks.property_metadata import (
+from dicomweb_conformance.checks.store import check_metadata_lists, check_retrievable
+from dicomweb_conformance.dicom.annex_f import (
     metadata_differences,
     reference_json,
 )
-from dicomweb_conformance.checks.store import check_metadata_lists, check_retrievable
 from dicomweb_conformance.dicom.generated_instances import (
     FAMILIES,
     DatasetSpec,

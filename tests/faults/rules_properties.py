@@ -23,9 +23,6 @@ from urllib.parse import parse_qsl
 import pydicom
 from requests.structures import CaseInsensitiveDict
 
-from dicomweb_conformance.checks.property_metadata import (
-    reference_json,
-)
 from dicomweb_conformance.checks.qido_matching import (
     MATCHING_RULES,
     RANGE_VRS,
@@ -43,6 +40,9 @@ from dicomweb_conformance.corpora.qido_corpus import (
     UNKNOWN,
     WILDCARD,
     Query,
+)
+from dicomweb_conformance.dicom.annex_f import (
+    reference_json,
 )
 from dicomweb_conformance.dicom.dicomjson import key
 from dicomweb_conformance.dicom.levels import (

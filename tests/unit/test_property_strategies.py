@@ -11,11 +11,6 @@ from pydicom import config
 from pydicom.dataset import Dataset
 from pydicom.valuerep import validate_value
 
-from dicomweb_conformance.checks.property_metadata import (
-    metadata_differences,
-    reference_json,
-    same_value,
-)
 from dicomweb_conformance.checks.qido import (
     encode_query,
 )
@@ -48,6 +43,11 @@ from dicomweb_conformance.corpora.qido_corpus import (
     Query,
     build_qido_corpus,
     planned,
+)
+from dicomweb_conformance.dicom.annex_f import (
+    metadata_differences,
+    reference_json,
+    same_value,
 )
 from dicomweb_conformance.dicom.generated_instances import (
     FAMILIES,
