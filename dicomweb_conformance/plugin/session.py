@@ -13,10 +13,11 @@ import pytest
 import requests
 
 from dicomweb_conformance.checks.common import (
-    CURRENT_REQUIREMENT,
     BlockedBy,
     ConformanceFailure,
     DataLossFailure,
+    NotApplicable,
+    attach_requirement,
     failure_signature,
 )
 from dicomweb_conformance.config.catalog import CatalogError, Outcome, Requirement, load_catalog
@@ -378,22 +379,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
-    requirement = item.stash.get(REQUIREMENT_KEY, None)
-    token = CURRENT_REQUIREMENT.set(requirement.id if requirement else None)
-    try:
-        return (yield)
-    finally:
-        CURRENT_REQUIREMENT.reset(token)
-
-
-@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    requirement = item.stash.get(REQUIREMENT_KEY, None)
+    if requirement is not None and call.excinfo is not None:
+        attach_requirement(call.excinfo.value, requirement.id)  # before the report renders the failure
     report = yield
     _redact_report(report)
-    requirement = item.stash.get(REQUIREMENT_KEY, None)
     state = item.config.stash.get(RUN_STATE, None)
     if requirement is None or state is None:
         return report
@@ -405,7 +398,9 @@ def pytest_runtest_makereport(
             header = f"{len(exchanges)} exchanges, last {len(shown)} shown\n\n" if len(exchanges) > len(shown) else ""
             report.sections.append(("DICOMweb exchanges", header + "\n\n".join(e.render() for e in shown)))
     level = requirement.level_for(state.target.profile)
-    outcome = classify(report, call, level, strict_should=state.strict_should)
+    outcome = classify(
+        report, call, level, strict_should=state.strict_should, not_applicable=NOT_APPLICABLE_KEY in item.stash
+    )
     if outcome is None:
         return report
     error = call.excinfo.value if call.excinfo is not None else None
@@ -493,14 +488,20 @@ def _redact_report(report: pytest.TestReport) -> None:
 
 
 def classify(
-    report: pytest.TestReport, call: pytest.CallInfo[None], level: str, *, strict_should: bool
+    report: pytest.TestReport,
+    call: pytest.CallInfo[None],
+    level: str,
+    *,
+    strict_should: bool,
+    not_applicable: bool = False,
 ) -> Outcome | None:
-    """The conformance outcome of one phase report, or None when the phase says nothing new."""
+    """The conformance outcome of one phase report, or None when the phase says nothing new. `not_applicable`: the
+    plugin found at collection that the target does not claim what the check needs (its skip marker)."""
     if report.skipped:
-        reason = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
-        if Outcome.NOT_APPLICABLE.value in reason:
+        error = call.excinfo.value if call.excinfo is not None else None
+        if not_applicable or isinstance(error, NotApplicable):
             return Outcome.NOT_APPLICABLE
-        return Outcome.UNTESTABLE
+        return Outcome.UNTESTABLE  # Untestable, or any other skip: a precondition is missing
     if report.failed:
         error = call.excinfo.value if call.excinfo is not None else None
         if isinstance(error, ServerDown):

@@ -13,7 +13,7 @@ import pytest
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from dicomweb_conformance.checks.common import expect_status, fail
+from dicomweb_conformance.checks.common import expect_status, fail, not_applicable
 from dicomweb_conformance.dicom.samples import synthetic_instance
 from dicomweb_conformance.dicom.uids import new_uid
 from dicomweb_conformance.fixtures.azure_fixtures import request_with_auth
@@ -36,7 +36,7 @@ def send(dicomweb: Dicomweb, run_id: str, endpoint: str, auth: AuthBase | None) 
     client = dicomweb.client
     capability = ENDPOINTS[endpoint]
     if not client.target.has(capability):
-        pytest.skip(f"NOT-APPLICABLE: {client.target.name} does not claim capability '{capability}'")
+        not_applicable(f"{client.target.name} does not claim capability '{capability}'")
     if endpoint == "store":
         instance = synthetic_instance(run_id, name="auth-refused")
         # Recorded first: a server that lets it in stores it, and the run must remove it.
