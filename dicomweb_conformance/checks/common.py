@@ -13,7 +13,8 @@ import requests
 from dicomweb_conformance.config.target import FailureSignature
 from dicomweb_conformance.transport.client import exchange_of
 from dicomweb_conformance.transport.exchange import Exchange
-from dicomweb_conformance.transport.multipart import MultipartError, Part, iter_parts, parse_media_type
+from dicomweb_conformance.transport.multipart import MultipartError, Part, parse_media_type
+from dicomweb_conformance.transport.multipart_decoder import iter_parts
 
 T = TypeVar("T")
 
