@@ -10,7 +10,7 @@ from typing import Any, NoReturn, TypeVar
 import pytest
 import requests
 
-from dicomweb_conformance.config.target import FailureSignature
+from dicomweb_conformance.config.deviations import FailureSignature
 from dicomweb_conformance.transport.client import exchange_of
 from dicomweb_conformance.transport.exchange import Exchange
 from dicomweb_conformance.transport.multipart import MultipartError, Part, parse_media_type

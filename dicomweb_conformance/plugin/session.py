@@ -21,10 +21,10 @@ from dicomweb_conformance.checks.common import (
     failure_signature,
 )
 from dicomweb_conformance.config.catalog import CatalogError, Outcome, Requirement, load_catalog
+from dicomweb_conformance.config.deviations import Deviation
 from dicomweb_conformance.config.server_info import ServerInfo, detect
+from dicomweb_conformance.config.settings import ConfigError
 from dicomweb_conformance.config.target import (
-    ConfigError,
-    Deviation,
     TargetConfig,
     resolve_target,
     shipped_target_for,

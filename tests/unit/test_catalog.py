@@ -41,7 +41,7 @@ def test_capability_names_are_spelled_alike_in_catalogue_targets_and_checks() ->
     names the suite reads (a misspelt claim would silently make its checks NOT-APPLICABLE)."""
     import tomllib
 
-    from dicomweb_conformance.config.target import PROFILE_CAPABILITIES
+    from dicomweb_conformance.config.capabilities import PROFILE_CAPABILITIES
     from dicomweb_conformance.fixtures.qido_fixtures import PN_WILDCARDS
 
     required = {r.capability for r in load_catalog().values() if r.capability}

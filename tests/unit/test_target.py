@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from dicomweb_conformance.config.deviations import Deviation, FailureSignature
+from dicomweb_conformance.config.settings import ConfigError
 from dicomweb_conformance.config.target import (
     DEFAULT_LOCAL_TARGET,
-    ConfigError,
-    Deviation,
-    FailureSignature,
     derive_rest_root,
     resolve_target,
     shipped_target_for,
