@@ -13,10 +13,10 @@ import pytest
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from dicomweb_conformance.checks.azure import request_with_auth
 from dicomweb_conformance.checks.common import expect_status, fail, not_applicable
 from dicomweb_conformance.dicom.samples import synthetic_instance
 from dicomweb_conformance.dicom.uids import new_uid
-from dicomweb_conformance.fixtures.azure_fixtures import request_with_auth
 from dicomweb_conformance.plugin.cleanup import LedgerEntry
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.multipart import encode_related
