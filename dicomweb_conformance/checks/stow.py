@@ -23,7 +23,6 @@ from dicomweb_conformance.dicom.dicomjson import first, values
 from dicomweb_conformance.dicom.part10 import instance_difference
 from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.dicom.uids import is_valid_uid
-from dicomweb_conformance.plugin.cleanup import LedgerEntry
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.multipart import MultipartError, Part, parse_media_type
 from dicomweb_conformance.transport.multipart_decoder import iter_parts
@@ -52,11 +51,6 @@ class StoreExchange:
 # --- sending ---------------------------------------------------------------------------------------------------
 
 
-def record(dicomweb: Dicomweb, instances: Iterable[SampleInstance]) -> None:
-    """Into the ledger before anything is sent: the instances a server might keep."""
-    dicomweb.ledger.record(LedgerEntry(i.study_uid, i.series_uid, i.sop_instance_uid) for i in instances)
-
-
 def send(
     dicomweb: Dicomweb,
     request: StowBody,
@@ -67,7 +61,7 @@ def send(
     timeout: float | None = None,
 ) -> requests.Response:
     """POST the body as it is (or `data`, e.g. an iterator for a chunked body); accept=None sends no Accept."""
-    record(dicomweb, request.instances)
+    dicomweb.record(request.instances)
     # requests sends "Accept: */*" unless the header is removed explicitly (a None value removes it).
     headers: dict[str, Any] = {"Accept": accept, "Content-Type": request.content_type}
     return dicomweb.client.request(
@@ -340,7 +334,7 @@ def forget_unreachable(dicomweb: Dicomweb, instances: Iterable[SampleInstance], 
             continue
         held = lookup(dicomweb.client, instance).held
         if held is Held.ABSENT or (held is Held.UNKNOWN and refused):
-            dicomweb.ledger.forget([instance.sop_instance_uid])
+            dicomweb.forget([instance.sop_instance_uid])
 
 
 # --- the bad-input verdict ---------------------------------------------------------------------------------------

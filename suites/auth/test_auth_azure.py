@@ -17,7 +17,6 @@ from dicomweb_conformance.checks.azure import request_with_auth
 from dicomweb_conformance.checks.common import expect_status, fail, not_applicable
 from dicomweb_conformance.dicom.samples import synthetic_instance
 from dicomweb_conformance.dicom.uids import new_uid
-from dicomweb_conformance.plugin.cleanup import LedgerEntry
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.multipart import encode_related
 from dicomweb_conformance.transport.store import DICOM_JSON, Dicomweb
@@ -40,7 +39,7 @@ def send(dicomweb: Dicomweb, run_id: str, endpoint: str, auth: AuthBase | None) 
     if endpoint == "store":
         instance = synthetic_instance(run_id, name="auth-refused")
         # Recorded first: a server that lets it in stores it, and the run must remove it.
-        dicomweb.ledger.record([LedgerEntry(instance.study_uid, instance.series_uid, instance.sop_instance_uid)])
+        dicomweb.record([instance])
         body, content_type = encode_related([instance.data])
         headers = {"Content-Type": content_type, "Accept": DICOM_JSON}
         return request_with_auth(client, "POST", "studies", auth, headers=headers, data=body)
