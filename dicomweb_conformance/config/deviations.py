@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from dicomweb_conformance.config.settings import ConfigError, flag
@@ -37,6 +37,7 @@ class Deviation:
     versions: tuple[str, ...] = ()  # empty: every version of the server
     since: str | None = None
     link: str | None = None
+    where: str = field(default="", compare=False)  # "targets/x.toml [[deviation]] #3": for errors that name it
 
     def matches(self, requirement: str, nodeid: str) -> bool:
         if self.test is not None:
@@ -82,6 +83,7 @@ def deviations_of(file_data: Mapping[str, Any], file_name: str) -> tuple[Deviati
                 versions=_versions(entry.get("versions", []), where),
                 since=entry.get("since"),
                 link=entry.get("link"),
+                where=where,
             )
         )
     return tuple(found)
@@ -109,3 +111,31 @@ def _versions(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(f'{where} versions must be a list of version strings, e.g. ["1.10.1"]')
     return tuple(value)
+
+
+def check_requirements_known(deviations: Iterable[Deviation], requirement_ids: Collection[str]) -> None:
+    """Every `requirement = ...` deviation names a requirement of the catalogue (ConfigError otherwise)."""
+    unknown = [d for d in deviations if d.requirement is not None and d.requirement not in requirement_ids]
+    if unknown:
+        raise ConfigError(
+            "deviation(s) naming no requirement of the catalogue (suites/catalog/*.toml):\n  "
+            + "\n  ".join(f"{d.where}: requirement {d.requirement!r}" for d in unknown)
+        )
+
+
+def _function(test: str) -> str:
+    return test.split("::")[-1].split("[")[0]
+
+
+def unmatched_tests(deviations: Iterable[Deviation], nodeids: Collection[str], *, whole_suite: bool) -> list[Deviation]:
+    """The `test = ...` deviations that name no collected test. When only part of the suite was collected, only
+    those whose test function was collected can be judged (a misspelt parameter id); the others are not in this
+    run."""
+    functions = {_function(nodeid) for nodeid in nodeids}
+    return [
+        d
+        for d in deviations
+        if d.test is not None
+        and not any(d.matches("", nodeid) for nodeid in nodeids)
+        and (whole_suite or _function(d.test) in functions)
+    ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dicomweb_conformance.config.capabilities import capabilities_of
+from dicomweb_conformance.config.capabilities import capabilities_of, check_known
 from dicomweb_conformance.config.deviations import Deviation, deviations_of
 from dicomweb_conformance.config.settings import (
     ENV_REFERENCE,
@@ -79,7 +79,7 @@ class TargetConfig:
         return match.group(1) if match else None
 
     def has(self, capability: str) -> bool:
-        return bool(self.capabilities.get(capability, False))
+        return bool(self.capabilities.get(check_known(capability), False))
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")

@@ -17,7 +17,7 @@ from dicomweb_conformance.checks.common import (
     failure_signature,
 )
 from dicomweb_conformance.config.catalog import Outcome, Requirement
-from dicomweb_conformance.config.deviations import Deviation
+from dicomweb_conformance.config.deviations import Deviation, unmatched_tests
 from dicomweb_conformance.paths import SUITES_DIR
 from dicomweb_conformance.plugin.state import RUN_STATE, RunState
 from dicomweb_conformance.transport.exchange import Exchange
@@ -31,14 +31,17 @@ NOT_APPLICABLE_KEY = pytest.StashKey[str]()
 EXCHANGES_SHOWN = 25
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k, -m and --deselect remove items: deviations are judged on all collected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash.get(RUN_STATE, None)
     if state is None:
         return
     problems = []
+    collected = []
     for item in items:
         if SUITES_DIR not in Path(str(item.path)).parents:
             continue
+        collected.append(item.nodeid)
         markers = list(item.iter_markers("req"))
         if len(markers) != 1 or len(markers[0].args) != 1:
             problems.append(f"{item.nodeid}: needs exactly one @pytest.mark.req('ID')")
@@ -50,6 +53,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         _apply_requirement(item, requirement, state)
     if problems:
         raise pytest.UsageError("conformance checks without a valid requirement:\n  " + "\n  ".join(problems))
+    unmatched = unmatched_tests(state.target.deviations, collected, whole_suite=_whole_suite_collected(config))
+    if unmatched:
+        raise pytest.UsageError(
+            "deviation(s) of the target file naming no collected test:\n  "
+            + "\n  ".join(f"{d.where}: test {d.test!r}" for d in unmatched)
+        )
+
+
+def _whole_suite_collected(config: pytest.Config) -> bool:
+    """The run collects every check: a path given is suites/ or above it, with no node selected, none ignored."""
+    if config.getoption("ignore", None) or config.getoption("ignore_glob", None):
+        return False
+    for arg in config.args:
+        if "::" in str(arg):
+            continue
+        path = Path(str(arg)).resolve()
+        if path == SUITES_DIR or path in SUITES_DIR.parents:
+            return True
+    return False
 
 
 def _apply_requirement(item: pytest.Item, requirement: Requirement, state: RunState) -> None:

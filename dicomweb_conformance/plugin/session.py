@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from dicomweb_conformance.config.catalog import CatalogError, Requirement, load_catalog
+from dicomweb_conformance.config.deviations import check_requirements_known
 from dicomweb_conformance.config.server_info import ServerInfo, detect
 from dicomweb_conformance.config.settings import ConfigError
 from dicomweb_conformance.config.target import (
@@ -123,6 +124,10 @@ def _build_state(
     run_id = run_id or workerinput.get("dicomweb_run_id") or new_run_id()
     worker = workerinput.get("workerid", "main")
     ledger_dir = Path(config.getoption("dicomweb_ledger_dir") or Path(config.rootpath) / ".dicomweb-ledger")
+    try:
+        check_requirements_known(target.deviations, catalog)
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None
     try:
         auth = build_auth(target.auth)
     except ImportError as error:
