@@ -8,16 +8,11 @@ import sys
 import pytest
 import requests
 
-from dicomweb_conformance.plugin.cleanup import (
-    LedgerEntry,
-    remove_all,
-    remove_run_leftovers,
-    remover_for,
-    stale_ledgers,
-)
+from dicomweb_conformance.plugin.cleanup import remove_all, remove_run_leftovers, remover_for
 from dicomweb_conformance.plugin.options import is_worker
 from dicomweb_conformance.plugin.state import RUN_STATE, RunState
 from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.ledger import LedgerEntry, stale_ledgers
 
 
 def sweep_and_exit(config: pytest.Config, state: RunState) -> None:

@@ -23,9 +23,6 @@ from dicomweb_conformance.config.target import (
 )
 from dicomweb_conformance.launchers.local_server import ServerStartError
 from dicomweb_conformance.launchers.orthanc_server import OrthancServer
-from dicomweb_conformance.plugin.cleanup import (
-    Ledger,
-)
 from dicomweb_conformance.plugin.finish import sweep_and_exit
 from dicomweb_conformance.plugin.options import MARKERS, WARNING_FILTERS, is_conformance_run, is_worker
 from dicomweb_conformance.plugin.report import ConformanceReport, reports_dir
@@ -33,6 +30,7 @@ from dicomweb_conformance.plugin.state import RUN_STATE, RunState, new_run_id
 from dicomweb_conformance.transport.auth import build_auth
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.health import ServerDown
+from dicomweb_conformance.transport.ledger import Ledger
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -9,8 +9,8 @@ from urllib3.filepost import encode_multipart_formdata
 
 from dicomweb_conformance.checks.common import BlockedBy, ConformanceFailure, data_loss, fail, poll
 from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.plugin.cleanup import Ledger, LedgerEntry
 from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.ledger import Ledger, LedgerEntry
 from dicomweb_conformance.transport.multipart import choose_boundary, encode_related
 
 DICOM_JSON = "application/dicom+json"
