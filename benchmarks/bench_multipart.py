@@ -27,11 +27,10 @@ from requests_toolbelt.multipart.decoder import MultipartDecoder
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dicomweb_conformance.transport.multipart import (
     boundary_of,
-    decode_related,
     encode_related,
     iter_encode_related,
-    iter_parts,
 )
+from dicomweb_conformance.transport.multipart_decoder import decode_related, iter_parts
 
 MB = 1_000_000
 

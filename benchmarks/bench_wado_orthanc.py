@@ -18,7 +18,8 @@ import requests
 from dicomweb_conformance.dicom.samples import SampleInstance, synthetic_instance
 from dicomweb_conformance.dicom.uids import new_uid
 from dicomweb_conformance.launchers.orthanc_server import OrthancServer
-from dicomweb_conformance.transport.multipart import encode_related, iter_parts
+from dicomweb_conformance.transport.multipart import encode_related
+from dicomweb_conformance.transport.multipart_decoder import iter_parts
 
 MULTIPART_ANY = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 

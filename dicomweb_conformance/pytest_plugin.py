@@ -1,11 +1,14 @@
 """The suite's pytest plugin: the `pytest11` entry point of an installed copy, and what conftest.py loads in a clone.
 
 Loaded into every pytest run of an environment that has the package; it stays inert unless the run collects
-the suites (dicomweb_conformance/plugin/session.py, is_conformance_run).
+the suites (dicomweb_conformance/plugin/options.py, is_conformance_run).
 """
 
 pytest_plugins = [
+    "dicomweb_conformance.plugin.options",
+    "dicomweb_conformance.plugin.finish",
     "dicomweb_conformance.plugin.session",
+    "dicomweb_conformance.plugin.outcomes",
     "dicomweb_conformance.plugin.interrupt",
     "dicomweb_conformance.fixtures.resources",
     "dicomweb_conformance.fixtures.stow_fixtures",

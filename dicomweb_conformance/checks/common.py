@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -11,16 +10,20 @@ from typing import Any, NoReturn, TypeVar
 import pytest
 import requests
 
-from dicomweb_conformance.config.target import FailureSignature
+from dicomweb_conformance.config.deviations import FailureSignature
+from dicomweb_conformance.transport.client import exchange_of
 from dicomweb_conformance.transport.exchange import Exchange
-from dicomweb_conformance.transport.multipart import MultipartError, Part, iter_parts, parse_media_type
+from dicomweb_conformance.transport.multipart import MultipartError, Part, parse_media_type
+from dicomweb_conformance.transport.multipart_decoder import iter_parts
 
 T = TypeVar("T")
-CURRENT_REQUIREMENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("requirement", default=None)
 
 
 class ConformanceFailure(AssertionError):
-    """The server broke a requirement. Only this exception satisfies a declared deviation."""
+    """The server broke a requirement. Only this exception satisfies a declared deviation.
+
+    `requirement` is the one named where the failure is raised, else the requirement of the check it is reported
+    in (attach_requirement, called by the plugin before the report is made)."""
 
     def __init__(
         self,
@@ -35,8 +38,11 @@ class ConformanceFailure(AssertionError):
         self.expected = expected
         self.actual = actual
         self.exchange = exchange
-        self.requirement = requirement or CURRENT_REQUIREMENT.get()
-        super().__init__(self.render())
+        self.requirement = requirement
+        super().__init__(summary)
+
+    def __str__(self) -> str:
+        return self.render()
 
     def render(self) -> str:
         lines = [
@@ -68,16 +74,43 @@ class BlockedBy(Exception):
     def __init__(self, step: str, failure: ConformanceFailure):
         self.step = step
         self.failure = failure
-        super().__init__(f"blocked: {step} failed\n{failure.render()}")
+        super().__init__(step)
+
+    def __str__(self) -> str:
+        return f"blocked: {self.step} failed\n{self.failure.render()}"
+
+
+class NotApplicable(pytest.skip.Exception):  # type: ignore[name-defined,misc]
+    """The target does not claim what the check needs (a capability, an API version): no verdict."""
+
+
+class Untestable(pytest.skip.Exception):  # type: ignore[name-defined,misc]
+    """A precondition the user did not provide is missing: no verdict on the server."""
+
+
+def not_applicable(reason: str) -> NoReturn:
+    """The target does not claim what the check needs: NOT-APPLICABLE."""
+    raise NotApplicable(f"NOT-APPLICABLE: {reason}")
+
+
+def attach_requirement(error: BaseException | None, requirement: str) -> None:
+    """A failure raised without naming its requirement belongs to the check it is reported in; so does the failure
+    a blocked step carries, and any failure chained to either."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        failure = error.failure if isinstance(error, BlockedBy) else error
+        if isinstance(failure, ConformanceFailure) and failure.requirement is None:
+            failure.requirement = requirement
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                attach_requirement(inner, requirement)
+        error = error.__cause__ or error.__context__
 
 
 def untestable(reason: str) -> NoReturn:
     """A precondition the check needs is missing: no verdict on the server."""
-    pytest.skip(f"UNTESTABLE: {reason}")
-
-
-def exchange_of(response: requests.Response) -> Exchange | None:
-    return getattr(response, "exchange", None)
+    raise Untestable(f"UNTESTABLE: {reason}")
 
 
 def data_loss(

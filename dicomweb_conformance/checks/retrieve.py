@@ -8,12 +8,17 @@ from dataclasses import dataclass
 from io import BytesIO
 
 import pydicom
-import pytest
 import requests
 from pydicom.dataset import Dataset
 
-from dicomweb_conformance.checks.common import BlockedBy, expect_status, fail, media_type, multipart_parts
-from dicomweb_conformance.config.catalog import Outcome
+from dicomweb_conformance.checks.common import (
+    BlockedBy,
+    expect_status,
+    fail,
+    media_type,
+    multipart_parts,
+    not_applicable,
+)
 from dicomweb_conformance.corpora.retrieve import build_first_series, build_implicit
 from dicomweb_conformance.dicom.part10 import EXPLICIT_VR_LITTLE_ENDIAN
 from dicomweb_conformance.dicom.samples import SampleInstance
@@ -76,7 +81,7 @@ class RetrieveCorpus:
         if isinstance(self.implicit_missing, BlockedBy):
             raise self.implicit_missing
         if self.implicit is None:
-            pytest.skip(f"{Outcome.NOT_APPLICABLE.value}: {self.implicit_missing}")
+            not_applicable(str(self.implicit_missing))
         return self.implicit
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from dicomweb_conformance.config.capabilities import CAPABILITIES, known_names
 from dicomweb_conformance.config.target import PROFILES, TargetConfig
 from dicomweb_conformance.paths import CATALOG_DIR
 
@@ -96,6 +97,11 @@ def _requirement(key: str, entry: Mapping[str, object], path: Path) -> Requireme
     unknown = [p for p in [*profiles, *levels] if p not in PROFILES]
     if unknown:
         raise CatalogError(f"{path.name} [{key}] names unknown profile(s) {unknown}")
+    capability = entry.get("capability")
+    if capability is not None and capability not in CAPABILITIES:
+        raise CatalogError(
+            f"{path.name} [{key}] capability {capability!r} is not in the vocabulary; the known ones: {known_names()}"
+        )
     return Requirement(
         id=key,
         source=str(entry["source"]),

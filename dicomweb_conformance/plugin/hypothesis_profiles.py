@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pytest
 from hypothesis import settings
 
-from dicomweb_conformance.config.target import Setting
+from dicomweb_conformance.config.settings import Setting
 
 HYPOTHESIS_OPTION = "--dicomweb-hypothesis"
 HYPOTHESIS_ENV = "DICOMWEB_HYPOTHESIS_PROFILE"

@@ -17,7 +17,7 @@ from types import FrameType
 
 import pytest
 
-from dicomweb_conformance.plugin.session import is_conformance_run
+from dicomweb_conformance.plugin.options import is_conformance_run
 
 STASH = pytest.StashKey["InterruptGuard"]()
 

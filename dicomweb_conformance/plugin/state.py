@@ -12,8 +12,8 @@ from dicomweb_conformance.config.catalog import Requirement
 from dicomweb_conformance.config.server_info import UNKNOWN, ServerInfo
 from dicomweb_conformance.config.target import TargetConfig
 from dicomweb_conformance.launchers.orthanc_server import OrthancServer
-from dicomweb_conformance.plugin.cleanup import Ledger
 from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.ledger import Ledger
 from dicomweb_conformance.transport.store import Dicomweb
 
 

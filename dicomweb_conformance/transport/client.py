@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +19,15 @@ from dicomweb_conformance.transport.health import ServerHealth
 USER_AGENT = "dicomweb-conformance/0.1"
 STREAM_CHUNK = 256 * 1024
 PROBE_TIMEOUT_S = 5.0
+
+# Which exchange each response of a client belongs to: held here, by the client that sent it, never patched onto
+# the third-party response object; an entry goes when its response does.
+_EXCHANGES: weakref.WeakKeyDictionary[requests.Response, Exchange] = weakref.WeakKeyDictionary()
+
+
+def exchange_of(response: requests.Response) -> Exchange | None:
+    """The recorded exchange of a response a DicomwebClient received (None for any other response)."""
+    return _EXCHANGES.get(response)
 
 
 class DicomwebClient:
@@ -100,7 +110,7 @@ class DicomwebClient:
             exchange.error = f"{type(error).__name__}: {error}"
             self.health.no_answer(exchange)
             raise
-        response.exchange = exchange  # type: ignore[attr-defined]
+        _EXCHANGES[response] = exchange
         if not stream:
             try:
                 content = response.content
@@ -145,7 +155,7 @@ class DicomwebClient:
         try:
             yield counted.response
         finally:
-            exchange: Exchange = response.exchange  # type: ignore[attr-defined]
+            exchange = _EXCHANGES[response]
             exchange.response_body = f"({counted.bytes_read} bytes, streamed)"
             response.close()
 

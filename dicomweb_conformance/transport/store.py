@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import requests
 from urllib3.filepost import encode_multipart_formdata
 
 from dicomweb_conformance.checks.common import BlockedBy, ConformanceFailure, data_loss, fail, poll
 from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.plugin.cleanup import Ledger, LedgerEntry
 from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.ledger import Ledger, LedgerEntry
 from dicomweb_conformance.transport.multipart import choose_boundary, encode_related
 
 DICOM_JSON = "application/dicom+json"
@@ -25,14 +25,20 @@ class Dicomweb:
         self.ledger = ledger
         self.target = client.target
 
-    def _register(self, instances: Sequence[SampleInstance]) -> None:
+    def record(self, instances: Iterable[SampleInstance]) -> None:
+        """Into the ledger before anything is sent: the instances a server might keep. The one place the ledger is
+        written: every store here, and every body a check sends itself (checks/stow.py send), records through it."""
         self.ledger.record(LedgerEntry(i.study_uid, i.series_uid, i.sop_instance_uid) for i in instances)
+
+    def forget(self, sop_instance_uids: Iterable[str]) -> None:
+        """Out of the ledger: instances the server refused and holds none of, whose UIDs no DELETE path can name."""
+        self.ledger.forget(list(sop_instance_uids))
 
     def store(
         self, instances: Sequence[SampleInstance], *, study: str | None = None, accept: str | None = DICOM_JSON
     ) -> requests.Response:
         """PS3.18 10.5: multipart/related; type="application/dicom" with one part per instance."""
-        self._register(instances)
+        self.record(instances)
         body, content_type = encode_related([i.data for i in instances])
         return self.client.post(_studies_path(study), body, content_type=content_type, accept=accept)
 
@@ -40,7 +46,7 @@ class Dicomweb:
         self, instances: Sequence[SampleInstance], *, study: str | None = None
     ) -> requests.Response:
         """The tutorial's request: urllib3 form-data encoding under 'multipart/related; boundary=...' (no type)."""
-        self._register(instances)
+        self.record(instances)
         fields = {f"file{index}": ("dicomfile", i.data, "application/dicom") for index, i in enumerate(instances)}
         boundary = choose_boundary()
         body, _ = encode_multipart_formdata(fields, boundary)
@@ -48,7 +54,7 @@ class Dicomweb:
 
     def store_single_part(self, instance: SampleInstance, *, study: str | None = None) -> requests.Response:
         """The Azure non-standard single-part body: Content-Type application/dicom."""
-        self._register([instance])
+        self.record([instance])
         return self.client.post(_studies_path(study), instance.data, content_type="application/dicom")
 
     def search_instance(self, instance: SampleInstance) -> requests.Response:

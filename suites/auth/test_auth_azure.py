@@ -13,11 +13,10 @@ import pytest
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from dicomweb_conformance.checks.common import expect_status, fail
+from dicomweb_conformance.checks.azure import request_with_auth
+from dicomweb_conformance.checks.common import expect_status, fail, not_applicable
 from dicomweb_conformance.dicom.samples import synthetic_instance
 from dicomweb_conformance.dicom.uids import new_uid
-from dicomweb_conformance.fixtures.azure_fixtures import request_with_auth
-from dicomweb_conformance.plugin.cleanup import LedgerEntry
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.multipart import encode_related
 from dicomweb_conformance.transport.store import DICOM_JSON, Dicomweb
@@ -36,11 +35,11 @@ def send(dicomweb: Dicomweb, run_id: str, endpoint: str, auth: AuthBase | None) 
     client = dicomweb.client
     capability = ENDPOINTS[endpoint]
     if not client.target.has(capability):
-        pytest.skip(f"NOT-APPLICABLE: {client.target.name} does not claim capability '{capability}'")
+        not_applicable(f"{client.target.name} does not claim capability '{capability}'")
     if endpoint == "store":
         instance = synthetic_instance(run_id, name="auth-refused")
         # Recorded first: a server that lets it in stores it, and the run must remove it.
-        dicomweb.ledger.record([LedgerEntry(instance.study_uid, instance.series_uid, instance.sop_instance_uid)])
+        dicomweb.record([instance])
         body, content_type = encode_related([instance.data])
         headers = {"Content-Type": content_type, "Accept": DICOM_JSON}
         return request_with_auth(client, "POST", "studies", auth, headers=headers, data=body)

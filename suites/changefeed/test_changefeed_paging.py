@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from dicomweb_conformance.checks.common import expect_status, fail, untestable
-from dicomweb_conformance.fixtures.azure_fixtures import (
+from dicomweb_conformance.checks.changefeed import (
     FeedBurst,
     change_of,
     entries_about,
@@ -23,6 +22,7 @@ from dicomweb_conformance.fixtures.azure_fixtures import (
     sequence_of,
     timestamp_of,
 )
+from dicomweb_conformance.checks.common import expect_status, fail, untestable
 from dicomweb_conformance.transport.client import DicomwebClient
 
 Entry = dict[str, Any]

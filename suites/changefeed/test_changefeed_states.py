@@ -11,25 +11,26 @@ from typing import Any
 
 import pytest
 
-from dicomweb_conformance.checks.changefeed import FeedPosition, current_position, uses_time_windows
+from dicomweb_conformance.checks.azure import new_study, store_victims
+from dicomweb_conformance.checks.changefeed import (
+    FeedBurst,
+    FeedPosition,
+    change_of,
+    check_changes_listed,
+    current_position,
+    entry_again,
+    get_latest,
+    has_metadata,
+    sequence_of,
+    timestamp_of,
+    uses_time_windows,
+    wait_for_changes,
+)
 from dicomweb_conformance.checks.common import fail, untestable
 from dicomweb_conformance.checks.store import check_successful_store
 from dicomweb_conformance.dicom.annex_f import differences, non_bulk_keys, stored_json
 from dicomweb_conformance.dicom.dicomjson import BULK_VRS
 from dicomweb_conformance.dicom.samples import SampleInstance, synthetic_instance
-from dicomweb_conformance.fixtures.azure_fixtures import (
-    FeedBurst,
-    change_of,
-    check_changes_listed,
-    entry_again,
-    get_latest,
-    has_metadata,
-    new_study,
-    sequence_of,
-    store_victims,
-    timestamp_of,
-    wait_for_changes,
-)
 from dicomweb_conformance.suites.delete.deletion import delete
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import Dicomweb, instance_path, series_path

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from dicomweb_conformance.checks.azure import new_study, store_victims
 from dicomweb_conformance.checks.common import expect_status
 from dicomweb_conformance.checks.store import check_metadata_lists
 from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.fixtures.azure_fixtures import new_study, store_victims
 from dicomweb_conformance.suites.delete.deletion import (
     check_instance_gone,
     check_series_gone,

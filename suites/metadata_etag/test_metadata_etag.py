@@ -12,10 +12,10 @@ from collections.abc import Callable
 import pytest
 import requests
 
+from dicomweb_conformance.checks.azure import new_study, store_victims
 from dicomweb_conformance.checks.common import fail
 from dicomweb_conformance.checks.store import check_metadata_lists, check_successful_store
 from dicomweb_conformance.dicom.samples import SampleInstance, synthetic_instance
-from dicomweb_conformance.fixtures.azure_fixtures import new_study, store_victims
 from dicomweb_conformance.suites.delete.deletion import delete
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import DICOM_JSON, Dicomweb, instance_path, series_path

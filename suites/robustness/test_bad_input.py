@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from dicomweb_conformance.checks.stow import check_refused_without_trace, forget_unreachable, send_bad_input
 from dicomweb_conformance.corpora.stow_inputs import (
     HUGE_UID,
     BodyBuilder,
@@ -27,7 +28,6 @@ from dicomweb_conformance.corpora.stow_inputs import (
     wrong_boundary,
 )
 from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.fixtures.stow_fixtures import check_refused_without_trace, forget_unreachable, send_bad_input
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import Dicomweb
 

@@ -7,17 +7,7 @@ import requests
 
 from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail
 from dicomweb_conformance.checks.store import check_successful_store, store_response_dataset
-from dicomweb_conformance.corpora.stow_inputs import (
-    NOT_DICOM_TEXT,
-    StowBody,
-    empty_part,
-    related,
-    with_attributes,
-    zero_parts,
-)
-from dicomweb_conformance.dicom.dicomjson import first
-from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.fixtures.stow_fixtures import (
+from dicomweb_conformance.checks.stow import (
     StoreExchange,
     check_failed_item,
     check_failure_reason_present,
@@ -32,6 +22,16 @@ from dicomweb_conformance.fixtures.stow_fixtures import (
     send,
     status_line,
 )
+from dicomweb_conformance.corpora.stow_inputs import (
+    NOT_DICOM_TEXT,
+    StowBody,
+    empty_part,
+    related,
+    with_attributes,
+    zero_parts,
+)
+from dicomweb_conformance.dicom.dicomjson import first
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import DICOM_JSON, Dicomweb
 

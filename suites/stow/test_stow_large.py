@@ -6,9 +6,9 @@ import pytest
 
 from dicomweb_conformance.checks.common import untestable
 from dicomweb_conformance.checks.store import check_successful_store
+from dicomweb_conformance.checks.stow import expect_stored_intact, send
 from dicomweb_conformance.corpora.stow_inputs import StowBody, large_instance, related
 from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.fixtures.stow_fixtures import expect_stored_intact, send
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.multipart import choose_boundary, iter_encode_related, related_content_type
 from dicomweb_conformance.transport.store import Dicomweb

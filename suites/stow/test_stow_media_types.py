@@ -7,6 +7,13 @@ import requests
 
 from dicomweb_conformance.checks.common import expect_status, fail
 from dicomweb_conformance.checks.store import check_successful_store
+from dicomweb_conformance.checks.stow import (
+    expect_absent,
+    expect_kept,
+    expect_stored_intact,
+    send,
+    status_line,
+)
 from dicomweb_conformance.corpora.stow_inputs import (
     BodyBuilder,
     extra_part_headers,
@@ -24,13 +31,6 @@ from dicomweb_conformance.corpora.stow_inputs import (
     unquoted_type,
 )
 from dicomweb_conformance.dicom.samples import SampleInstance
-from dicomweb_conformance.fixtures.stow_fixtures import (
-    expect_absent,
-    expect_kept,
-    expect_stored_intact,
-    send,
-    status_line,
-)
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import Dicomweb
 

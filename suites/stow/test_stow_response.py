@@ -11,11 +11,7 @@ from dicomweb_conformance.checks.store import (
     same_origin,
     store_response_dataset,
 )
-from dicomweb_conformance.corpora.stow_inputs import text_part
-from dicomweb_conformance.dicom.dicomjson import first, shape_problems, values
-from dicomweb_conformance.dicom.part10 import instance_difference
-from dicomweb_conformance.dicom.samples import SampleInstance, synthetic_instance
-from dicomweb_conformance.fixtures.stow_fixtures import (
+from dicomweb_conformance.checks.stow import (
     AZURE_DOCUMENTED_REASONS,
     StoreExchange,
     check_failed_item,
@@ -26,6 +22,10 @@ from dicomweb_conformance.fixtures.stow_fixtures import (
     send,
     status_line,
 )
+from dicomweb_conformance.corpora.stow_inputs import text_part
+from dicomweb_conformance.dicom.dicomjson import first, shape_problems, values
+from dicomweb_conformance.dicom.part10 import instance_difference
+from dicomweb_conformance.dicom.samples import SampleInstance, synthetic_instance
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import MULTIPART_DICOM_ANY_TS, Dicomweb
 

@@ -16,7 +16,7 @@ from io import BytesIO
 import pydicom
 from requests.structures import CaseInsensitiveDict
 
-from dicomweb_conformance.fixtures.stow_fixtures import HANG_TIMEOUT
+from dicomweb_conformance.checks.stow import HANG_TIMEOUT
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
     ALL_INSTANCES,

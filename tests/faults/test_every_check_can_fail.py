@@ -28,7 +28,7 @@ import pytest
 import requests
 
 from dicomweb_conformance.launchers.orthanc_server import OrthancServer
-from dicomweb_conformance.plugin.cleanup import read_ledger
+from dicomweb_conformance.transport.ledger import read_ledger
 from tests.doubles.facade.server import facade_over_fresh_orthanc
 from tests.faults.proxy import FaultProxy
 from tests.faults.rules import AUTH_TOKEN, FAULTS, REPAIRS, ProxyRule

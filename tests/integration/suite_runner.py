@@ -14,7 +14,7 @@ import requests
 
 from dicomweb_conformance.config.catalog import Outcome, load_catalog
 from dicomweb_conformance.config.target import TargetConfig
-from dicomweb_conformance.plugin.session import applicable_deviation
+from dicomweb_conformance.plugin.outcomes import applicable_deviation
 
 ROOT = Path(__file__).resolve().parents[2]
 

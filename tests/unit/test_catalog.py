@@ -6,7 +6,9 @@ import ast
 import re
 from pathlib import Path
 
-from dicomweb_conformance.config.catalog import load_catalog
+import pytest
+
+from dicomweb_conformance.config.catalog import CatalogError, load_catalog
 from dicomweb_conformance.config.target import resolve_target
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
@@ -37,21 +39,28 @@ def test_a_version_bound_requirement_is_not_applicable_under_another_version() -
 
 
 def test_capability_names_are_spelled_alike_in_catalogue_targets_and_checks() -> None:
-    """A capability the catalogue requires can be claimed under that exact name, and a target file claims only
-    names the suite reads (a misspelt claim would silently make its checks NOT-APPLICABLE)."""
+    """The vocabulary (config/capabilities.py) is exactly what the catalogue requires: no name nothing reads; and
+    every target file claims only names of it (a misspelt claim would silently make its checks NOT-APPLICABLE)."""
     import tomllib
 
-    from dicomweb_conformance.config.target import PROFILE_CAPABILITIES
+    from dicomweb_conformance.config.capabilities import CAPABILITIES, PROFILE_CAPABILITIES
     from dicomweb_conformance.fixtures.qido_fixtures import PN_WILDCARDS
 
     required = {r.capability for r in load_catalog().values() if r.capability}
+    assert set(CAPABILITIES) == required
+    assert all(set(defaults) <= set(CAPABILITIES) for defaults in PROFILE_CAPABILITIES.values())
     claimed: dict[str, set[str]] = {}
     for path in (SUITES.parent / "targets").glob("*.toml"):
         with path.open("rb") as handle:
             claimed[path.name] = set(tomllib.load(handle).get("capabilities", {}))
-    # Whole features a target lacks, declared ahead of the requirements that will carry them (tiny-pacs.toml).
-    placeholders = {"qido.all_series", "qido.all_instances", "qido.study_instances"}
-    known = required | set(PROFILE_CAPABILITIES["standard"]) | placeholders
-    assert {name: names - known for name, names in claimed.items() if names - known} == {}
+    assert {name: names - set(CAPABILITIES) for name, names in claimed.items() if names - set(CAPABILITIES)} == {}
     assert PN_WILDCARDS in required
     assert all(PN_WILDCARDS in names for name, names in claimed.items() if name == "orthanc.toml")
+
+
+def test_a_catalogue_capability_outside_the_vocabulary_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "requirements.toml").write_text(
+        '[DW-X-001]\nsource = "PS3.18"\nlevel = "SHALL"\nfeature = "x"\ntext = "x"\ncapability = "wado.frame"\n'
+    )
+    with pytest.raises(CatalogError, match=r"capability 'wado.frame' is not in the vocabulary; the known ones: .*wado"):
+        load_catalog(tmp_path)

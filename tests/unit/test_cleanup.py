@@ -6,7 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from dicomweb_conformance.plugin.cleanup import Ledger, LedgerEntry, read_ledger, remove_all, stale_ledgers
+from dicomweb_conformance.plugin.cleanup import remove_all
+from dicomweb_conformance.transport.ledger import Ledger, LedgerEntry, read_ledger, stale_ledgers
 
 URL = "http://127.0.0.1:1/dicom-web"
 

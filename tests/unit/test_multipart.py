@@ -15,13 +15,12 @@ from dicomweb_conformance.transport.multipart import (
     Part,
     boundary_of,
     choose_boundary,
-    decode_related,
     encode_related,
     iter_encode_related,
-    iter_parts,
     parse_media_type,
     related_content_type,
 )
+from dicomweb_conformance.transport.multipart_decoder import decode_related, iter_parts
 
 B = "abc"
 CT = f"multipart/related; boundary={B}"

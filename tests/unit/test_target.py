@@ -6,11 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from dicomweb_conformance.config.target import (
-    DEFAULT_LOCAL_TARGET,
-    ConfigError,
+from dicomweb_conformance.config.capabilities import UnknownCapability
+from dicomweb_conformance.config.catalog import load_catalog
+from dicomweb_conformance.config.deviations import (
     Deviation,
     FailureSignature,
+    check_requirements_known,
+    unmatched_tests,
+)
+from dicomweb_conformance.config.settings import ConfigError
+from dicomweb_conformance.config.target import (
+    DEFAULT_LOCAL_TARGET,
     derive_rest_root,
     resolve_target,
     shipped_target_for,
@@ -185,3 +191,37 @@ def test_the_detected_product_selects_the_shipped_target_that_declares_it() -> N
     assert shipped_target_for("Orthanc") == SHIPPED_TARGETS / "orthanc.toml"
     assert shipped_target_for("SomeVendorPACS") is None
     assert shipped_target_for(None) is None
+
+
+def test_a_capability_outside_the_vocabulary_names_the_file_and_the_known_names(tmp_path: Path) -> None:
+    path = write_target(tmp_path, FILE_WITH_URL + '[capabilities]\n"wado.frame" = true\n')
+    with pytest.raises(ConfigError, match=r"target.toml \[capabilities\] wado.frame .* known ones: .*wado.frames"):
+        resolve_target({"target": str(path)}, {})
+
+
+def test_the_suite_asks_only_for_capabilities_of_the_vocabulary(tmp_path: Path) -> None:
+    target = resolve_target({"target": str(write_target(tmp_path, FILE_WITH_URL))}, {})
+    with pytest.raises(UnknownCapability, match="'change-feed'"):
+        target.has("change-feed")
+
+
+def test_a_deviation_must_name_a_requirement_of_the_catalogue(tmp_path: Path) -> None:
+    entry = '[[deviation]]\nrequirement = "DW-STOW-999"\nreason = "r"\nstatus = 400\n'
+    target = resolve_target({"target": str(write_target(tmp_path, FILE_WITH_URL + entry))}, {})
+    with pytest.raises(ConfigError, match=r"target.toml \[\[deviation\]\] #1: requirement 'DW-STOW-999'"):
+        check_requirements_known(target.deviations, load_catalog())
+    check_requirements_known((Deviation(reason="r", statuses=(400,), requirement="DW-STOW-001"),), load_catalog())
+
+
+def test_a_deviation_must_name_a_collected_test() -> None:
+    nodeids = ["suites/stow/test_a.py::test_one[x]", "suites/stow/test_a.py::test_two"]
+
+    def test(name: str) -> Deviation:
+        return Deviation(reason="r", statuses=(400,), test=name, where=f"t.toml {name}")
+
+    found = test("test_one[x]")
+    typo = test("test_one[y]")  # its function was collected: judged in any run
+    elsewhere = test("test_three")  # not in this part of the suite: judged only when the whole suite is collected
+    deviations = (found, typo, elsewhere, Deviation(reason="r", statuses=(400,), requirement="DW-STOW-001"))
+    assert unmatched_tests(deviations, nodeids, whole_suite=False) == [typo]
+    assert unmatched_tests(deviations, nodeids, whole_suite=True) == [typo, elsewhere]

@@ -1,0 +1,66 @@
+"""The plugin's options, markers and warning filters, and whether a run is a conformance run at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dicomweb_conformance.paths import SUITES_DIR
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dicomweb", "DICOMweb conformance")
+    group.addoption("--dicomweb-url", help="DICOMweb root URL, with its version segment if any [env DICOMWEB_URL]")
+    group.addoption("--dicomweb-target", help="TOML target file (targets/*.toml) [env DICOMWEB_TARGET]")
+    group.addoption("--dicomweb-profile", help="standard (PS3.18) or azure [env DICOMWEB_PROFILE]")
+    group.addoption("--dicomweb-auth", help="none, bearer, basic or azure [env DICOMWEB_AUTH]")
+    group.addoption("--dicomweb-ca-bundle", help="CA bundle for TLS verification [env DICOMWEB_CA_BUNDLE]")
+    group.addoption("--dicomweb-insecure", action="store_true", default=None, help="turn TLS verification OFF (warned)")
+    group.addoption(
+        "--dicomweb-sweep",
+        action="store_true",
+        help="remove what interrupted earlier runs left on the target, then stop",
+    )
+    group.addoption(
+        "--dicomweb-keep-uids", action="store_true", help="store the tutorial's literal UIDs instead of fresh ones"
+    )
+    group.addoption(
+        "--dicomweb-strict", action="store_true", help="a failed SHOULD fails the run (default: NON-STRICT, reported)"
+    )
+    group.addoption(
+        "--dicomweb-strict-deviations",
+        action="store_true",
+        help="a declared deviation that now passes (FIXED) fails the run, so deviation lists stay exact",
+    )
+    group.addoption(
+        "--dicomweb-ledger-dir", default=None, help="where ledgers of created data live (default .dicomweb-ledger)"
+    )
+    group.addoption(
+        "--dicomweb-reports", default=None, help="where the reports are written (default reports/ under the rootdir)"
+    )
+
+
+def is_conformance_run(config: pytest.Config) -> bool:
+    for arg in config.args:
+        path = Path(str(arg).split("::")[0]).resolve()
+        if path == SUITES_DIR or SUITES_DIR in path.parents or path in SUITES_DIR.parents:
+            return True
+    return False
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+MARKERS = (
+    "req(requirement_id): the catalogue requirement this check verifies (suites/catalog/*.toml)",
+    "destructive: the check stores and deletes its own instances",
+    "profile(name): the check applies only under this profile (standard or azure)",
+)
+WARNING_FILTERS = (
+    "error::pytest.PytestUnknownMarkWarning",
+    # pydicom 3.0 measures a read text value in bytes, PS3.5 Table 6.2-1 in characters: a 16-character SH in
+    # ISO_IR 192 with one accented letter is 17 bytes and valid; the warning is noise, never a verdict.
+    "ignore:The value length \\(\\d+\\) exceeds the maximum length of \\d+ allowed for VR:UserWarning",
+)
