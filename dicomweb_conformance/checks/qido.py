@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 import requests
 
 from dicomweb_conformance.checks.common import dicom_json_array, expect_media_type, expect_status, fail
@@ -224,3 +226,29 @@ def check_lacks(response: requests.Response, keywords: Iterable[str], what: str)
             actual=present,
             response=response,
         )
+
+
+# --- a search case of the depth checks: a query on the corpus, and what the matcher says it must find ---------
+
+QueryBuilder = Callable[[QidoCorpus], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Case:
+    route: Route
+    build: QueryBuilder
+    discriminating: bool = True
+
+    def query(self, corpus: QidoCorpus) -> list[tuple[str, str]]:
+        return scoped(corpus, self.route, self.build(corpus))
+
+
+def case(name: str, route: Route, build: QueryBuilder, *, discriminating: bool = True) -> object:
+    return pytest.param(Case(route, build, discriminating), id=name)
+
+
+def run_case(client: DicomwebClient, corpus: QidoCorpus, rules: MatchRules, search_case: Case) -> None:
+    query = search_case.query(corpus)
+    check_search_matches_corpus(
+        client, corpus, search_case.route, query, rules, discriminating=search_case.discriminating
+    )

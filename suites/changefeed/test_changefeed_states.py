@@ -199,7 +199,7 @@ def test_latest_after_a_delete_is_that_delete_without_metadata(dicomweb: Dicomwe
 def check_metadata_is_the_instances(entry: Entry, instance: SampleInstance, what: str) -> None:
     """The entry's metadata is the DICOM JSON of the dataset this run stored (not what the server's own metadata
     resource answers, which could be wrong the same way): every stored attribute with its stored value, and no
-    attribute that was not stored. Only what Annex F lets differ is ignored (fixtures/metadata_fixtures.py
+    attribute that was not stored. Only what Annex F lets differ is ignored (dicom/annex_f.py
     canonical forms); bulk VRs (OB, OW, UN, ...) are left out of the comparison because Azure omits them from
     metadata (reference 1.2)."""
     found = entry.get("metadata")

@@ -1,6 +1,6 @@
 """Property checks on QIDO-RS: generated searches over this run's corpus agree with matching computed locally.
 
-The corpus (fixtures/property_fixtures.py, CORPUS_PLAN) is stored once under a PatientID of its own, and every
+The corpus (corpora/qido_corpus.py, CORPUS_PLAN) is stored once under a PatientID of its own, and every
 search carries that PatientID, so no other data can answer. Queries are drawn from the plan (UIDs as entity
 labels, replaced by this run's UIDs when sent). The local matcher applies PS3.4 C.2.2.2 (or the Azure DICOM
 service's documented rules on the azure profile) in its strictest and in its most lenient permitted reading:
@@ -62,7 +62,7 @@ def titles(labels: Iterable[str], level: str) -> list[str]:
 
 def check_search_agrees_with_matcher(client: DicomwebClient, corpus: Corpus, profile: str, query: Query) -> None:
     """Each match once; every entity the strict reading matches; none the lenient reading rejects."""
-    # The profile's rule (fixtures/property_fixtures.py, searchable): only attributes and kinds it matches on.
+    # The profile's rule (checks/qido_matching.py, searchable): only attributes and kinds it matches on.
     assume(searchable(profile, query))
     if not expected_matches(query, MATCHING_RULES[profile]).must:
         # A search that must find nothing proves little alone: the same key with a stored value must find its

@@ -1,6 +1,6 @@
 """Property checks on generated instances: each is stored, then retrieved whole, as metadata and as frames.
 
-Every generated instance is valid per PS3.5 (fixtures/property_fixtures.py lists what generation leaves out and
+Every generated instance is valid per PS3.5 (dicom/generators.py lists what generation leaves out and
 why), so when a retrieval differs from what was stored the server is at fault. Hypothesis shrinks a failure to a
 small instance and prints it with the blob that replays it; the exchange is in the failure message.
 """

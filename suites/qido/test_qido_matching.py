@@ -6,19 +6,18 @@ target's profile: PS3.4 for standard, the documented Azure rules for azure.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import pytest
 import requests
 
 from dicomweb_conformance.checks.common import fail, poll
 from dicomweb_conformance.checks.qido import (
+    Case,
+    case,
     check_no_content,
-    check_search_matches_corpus,
     describe,
     has_warning_299,
     results_of,
+    run_case,
     scoped,
     search,
     uids_of,
@@ -31,35 +30,11 @@ from dicomweb_conformance.checks.qido_matching import (
     STANDARD_RULES,
     STUDIES_ROUTE,
     MatchRules,
-    Route,
     expected_results,
 )
 from dicomweb_conformance.corpora.qido_depth_corpus import QidoCorpus
 from dicomweb_conformance.dicom.levels import LEVEL_KEY
 from dicomweb_conformance.transport.client import DicomwebClient
-
-QueryBuilder = Callable[[QidoCorpus], list[tuple[str, str]]]
-
-
-@dataclass(frozen=True)
-class Case:
-    route: Route
-    build: QueryBuilder
-    discriminating: bool = True
-
-    def query(self, corpus: QidoCorpus) -> list[tuple[str, str]]:
-        return scoped(corpus, self.route, self.build(corpus))
-
-
-def case(name: str, route: Route, build: QueryBuilder, *, discriminating: bool = True) -> object:
-    return pytest.param(Case(route, build, discriminating), id=name)
-
-
-def run_case(client: DicomwebClient, corpus: QidoCorpus, rules: MatchRules, search_case: Case) -> None:
-    query = search_case.query(corpus)
-    check_search_matches_corpus(
-        client, corpus, search_case.route, query, rules, discriminating=search_case.discriminating
-    )
 
 
 def patient_id_prefix(corpus: QidoCorpus) -> str:

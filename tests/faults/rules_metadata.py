@@ -1,7 +1,7 @@
 """Proxy rules for the metadata checks (suites/metadata). Each fault breaks one promise those checks verify; each
 tolerated variation is something PS3.18 Annex F allows, which the checks must accept; each repair hides what
 Orthanc 1.10.1 + DICOMweb 1.7, or the Azure facade in front of it, gets wrong, so the checks it blocks can be seen
-passing. The rules recognise the corpus instances by their private creators (fixtures/metadata_fixtures.py).
+passing. The rules recognise the corpus instances by their private creators (corpora/metadata.py).
 """
 
 from __future__ import annotations

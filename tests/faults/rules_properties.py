@@ -2,7 +2,7 @@
 
 - Repairs stand in for a server that behaves where Orthanc 1.10.1 + DICOMweb 1.7 does not: instance metadata made
   from the stored file (pydicom's DICOM JSON, read as Annex F wants it), and searches of the QIDO corpus answered
-  with the strictest reading PS3.4 permits (fixtures.property_fixtures.expected_matches). They show each check can
+  with the strictest reading PS3.4 permits (checks/qido_matching.py, expected_matches). They show each check can
   pass; the matcher and the reference themselves are checked against hand-computed answers in
   tests/unit/test_property_strategies.py.
 - Faults break one promise each, outermost over the repairs.
