@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from dicomweb_conformance.reporting.results import SEVERITY, worst
+from dicomweb_conformance.reporting.statement import SERVICE_NAMES, derive
 
 OUTCOME_COLUMNS = (
     "FAIL",
@@ -113,6 +114,8 @@ def render(
         anchors={nodeid: str(index) for index, nodeid in enumerate(sorted(checks))},
         exchanges=exchanges,
         deviations=deviations,
+        statement=derive(document),
+        service_names=SERVICE_NAMES,
         not_applicable=sorted(not_applicable.items(), key=lambda item: (-item[1], item[0])),
     )
 

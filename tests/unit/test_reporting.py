@@ -17,6 +17,7 @@ from dicomweb_conformance.reporting.results import (
     validate,
     without_credentials,
 )
+from dicomweb_conformance.reporting.statement import markdown
 
 EXCHANGE = "\n".join(
     [
@@ -181,3 +182,20 @@ def test_the_page_shows_header_verdict_matrix_and_drill_down_escaped() -> None:
     assert "t does not claim capability &#39;qido&#39;" in page
     assert "answers slowly" in page
     assert 'id="f-wado.study"' in page
+
+
+def test_the_statement_claims_only_what_checks_showed() -> None:
+    text = markdown(document(CHECKS))
+    assert "# Conformance statement of Orthanc 1.10.1, derived from run run1" in text
+    wado = text.split("### wado.study")[1]
+    shown, departs = wado.split("Departs from the standard:")
+    # DW-A-001 has a passing and a failing check: it departs, and is not claimed as shown.
+    assert "DW-A-001" not in shown
+    assert "- Answers 200. (DW-A-001, SHALL, PS3.18 8.1). **1 of 2 check(s) FAIL; answered 500.**" in departs
+    assert "- Answers quickly. (DW-A-002, SHOULD, PS3.18 8.2). **1 of 1 check(s) NON-STRICT.**" in departs
+    assert "Not shown (not applicable, untestable or blocked): DW-B-001" in text
+    passing = {**CHECKS, "suites/a.py::test_bad": {**CHECKS["suites/a.py::test_bad"], "outcome": "PASS"}}
+    shown_now = markdown(document(passing)).split("### wado.study")[1].split("Departs")[0]
+    assert "- Answers 200. (DW-A-001, SHALL, PS3.18 8.1). Checks: `suites/a.py::test_bad`; `suites/a.py::test_ok`" in (
+        shown_now
+    )
