@@ -5,6 +5,7 @@ the suites (dicomweb_conformance/plugin/session.py, is_conformance_run).
 """
 
 pytest_plugins = [
+    "dicomweb_conformance.plugin.gate",  # first: plugin.report imports it
     "dicomweb_conformance.plugin.session",
     "dicomweb_conformance.plugin.interrupt",
     "dicomweb_conformance.fixtures.resources",

@@ -67,6 +67,7 @@ class Change:
     before: str  # the baseline's outcome, or "absent"
     after: str
     why: str
+    expired: bool = False  # an entry past its expiry date that this run still needed
 
 
 @dataclass
@@ -85,7 +86,7 @@ class Comparison:
 
     def as_json(self) -> dict[str, Any]:
         def changes(items: list[Change]) -> list[dict[str, str]]:
-            return [vars(change) for change in items]
+            return [{"check": c.check, "before": c.before, "after": c.after, "why": c.why} for c in items]
 
         return {
             "file": str(self.baseline.source),
@@ -96,8 +97,19 @@ class Comparison:
         }
 
 
-def judge(check: str, entry: BaselineEntry | None, now: CheckResult) -> Change | bool | None:
-    """A regression (a Change), an improvement (True), or neither (None) for one check against its entry."""
+def judge(check: str, entry: BaselineEntry | None, now: CheckResult, today: date) -> Change | bool | None:
+    """A regression (a Change), an improvement (True), or neither (None) for one check against its entry.
+
+    An entry the check still needs (the same finding as in the baseline) fails once past its expiry date."""
+    verdict = _judge(check, entry, now)
+    if verdict is None and entry is not None and entry.expires is not None and entry.expires < today:
+        ticket = f" ({entry.ticket})" if entry.ticket else ""
+        why = f"baseline entry expired on {entry.expires.isoformat()}{ticket}: {entry.reason or 'no reason given'}"
+        return Change(check, entry.result.outcome, now.outcome, why, expired=True)
+    return verdict
+
+
+def _judge(check: str, entry: BaselineEntry | None, now: CheckResult) -> Change | bool | None:
     if now.outcome in NEVER_ACCEPTED:
         return Change(check, entry.result.outcome if entry else "absent", now.outcome, "the suite could not judge")
     if entry is None:
@@ -125,15 +137,11 @@ def compare(baseline: Baseline, checks: Mapping[str, CheckResult], today: date) 
     comparison = Comparison(baseline)
     for check, now in checks.items():
         entry = baseline.entries.get(check)
-        verdict = judge(check, entry, now)
+        verdict = judge(check, entry, now, today)
         if isinstance(verdict, Change):
-            comparison.regressions.append(verdict)
+            (comparison.expired if verdict.expired else comparison.regressions).append(verdict)
         elif verdict is True and entry is not None:
             comparison.improvements.append(Change(check, entry.result.outcome, now.outcome, "better than before"))
-        if entry is not None and entry.expires is not None and entry.expires < today:
-            ticket = f" ({entry.ticket})" if entry.ticket else ""
-            why = f"baseline entry expired on {entry.expires.isoformat()}{ticket}: {entry.reason or 'no reason given'}"
-            comparison.expired.append(Change(check, entry.result.outcome, now.outcome, why))
     comparison.absent = sorted(set(baseline.entries) - set(checks))
     # New failures first, then the rest, each in test-id order.
     comparison.regressions.sort(key=lambda change: (change.before != "absent", change.check))

@@ -24,8 +24,11 @@ OUTCOME_COLUMNS = (
     "PASS",
     "NOT-APPLICABLE",
 )
-EXCHANGES_KEPT = 2  # of a check that did not pass: its last exchanges, where the failure is
+# Of a check that did not pass, its last exchanges (where the failure is): two of a FAIL, the last of the others.
+EXCHANGES_KEPT = {"FAIL": 2, "BLOCKED": 2, "SUITE-ERROR": 2}
 EXCHANGE_CHARS = 1500
+LINE_CHARS = 240  # a URL with a long UID list is cut, not the page's budget
+MESSAGE_CHARS = 1500
 _EXCHANGE_START = re.compile(r"\n\n(?=> [A-Z]+ )")
 _SKIP_PREFIX = re.compile(r"^(Skipped: )?NOT-APPLICABLE: ")
 
@@ -41,17 +44,25 @@ class DeviationRow:
 def exchange_excerpt(section: str, outcome: str) -> str:
     """What the page keeps of a check's recorded exchanges: the last ones in full (truncated) where it did not
     pass, only the request and status lines of the last one where it passed (the page stays small)."""
-    exchanges = [part for part in _EXCHANGE_START.split(section.strip()) if part.startswith("> ")]
+    exchanges = [
+        "\n".join(_cut(line, LINE_CHARS) for line in part.splitlines())
+        for part in _EXCHANGE_START.split(section.strip())
+        if part.startswith("> ")
+    ]
     if not exchanges:
         return ""
     if outcome == "PASS":
         last = exchanges[-1].splitlines()
-        kept = [line for line in last if re.match(r"^(> [A-Z]+ |< \d{3} |< no response|reproduce: )", line)]
+        kept = [line for line in last if re.match(r"^(> [A-Z]+ |< \d{3} |< no response)", line)]
         return f"{len(exchanges)} exchange(s); the last:\n" + "\n".join(kept)
-    shown = exchanges[-EXCHANGES_KEPT:]
-    excerpts = [text if len(text) <= EXCHANGE_CHARS else text[:EXCHANGE_CHARS] + " ...(cut)" for text in shown]
+    shown = exchanges[-EXCHANGES_KEPT.get(outcome, 1) :]
+    excerpts = [_cut(text, EXCHANGE_CHARS) for text in shown]
     more = f"{len(exchanges)} exchanges, the last {len(shown)}:\n\n" if len(exchanges) > len(shown) else ""
     return more + "\n\n".join(excerpts)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]} ...({len(text) - limit} more characters)"
 
 
 def feature_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -116,6 +127,7 @@ def render(
         deviations=deviations,
         statement=derive(document),
         service_names=SERVICE_NAMES,
+        message_chars=MESSAGE_CHARS,
         not_applicable=sorted(not_applicable.items(), key=lambda item: (-item[1], item[0])),
     )
 

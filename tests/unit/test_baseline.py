@@ -42,7 +42,7 @@ def entry(outcome: str, status: int | None = None, data_loss: bool = False, **ex
     ],
 )
 def test_a_worse_outcome_is_a_regression(before: str, after: str, why: str) -> None:
-    change = judge("t", entry(before), CheckResult(after))
+    change = judge("t", entry(before), CheckResult(after), TODAY)
     assert isinstance(change, Change)
     assert (change.before, change.after, change.why) == (before, after, why)
 
@@ -61,29 +61,31 @@ def test_a_worse_outcome_is_a_regression(before: str, after: str, why: str) -> N
     ],
 )
 def test_the_same_finding_is_accepted(before: str, after: str) -> None:
-    assert judge("t", entry(before), CheckResult(after)) is None
+    assert judge("t", entry(before), CheckResult(after), TODAY) is None
 
 
 @pytest.mark.parametrize(("before", "after"), [("FAIL", "PASS"), ("NON-STRICT", "PASS"), ("BLOCKED", "NON-STRICT")])
 def test_a_better_outcome_is_an_improvement(before: str, after: str) -> None:
-    assert judge("t", entry(before), CheckResult(after)) is True
+    assert judge("t", entry(before), CheckResult(after), TODAY) is True
 
 
 def test_the_same_outcome_with_new_data_loss_or_a_new_5xx_is_a_regression() -> None:
-    data_loss = judge("t", entry("FAIL", 200), CheckResult("FAIL", status=200, data_loss=True))
+    data_loss = judge("t", entry("FAIL", 200), CheckResult("FAIL", status=200, data_loss=True), TODAY)
     assert isinstance(data_loss, Change)
     assert data_loss.why == "new silent data loss"
-    server_error = judge("t", entry("FAIL", 400), CheckResult("FAIL", status=500))
+    server_error = judge("t", entry("FAIL", 400), CheckResult("FAIL", status=500), TODAY)
     assert isinstance(server_error, Change)
     assert server_error.why == "new server error 500"
-    assert judge("t", entry("FAIL", 500), CheckResult("FAIL", status=503)) is None
-    assert judge("t", entry("FAIL", 200, data_loss=True), CheckResult("FAIL", status=200, data_loss=True)) is None
+    assert judge("t", entry("FAIL", 500), CheckResult("FAIL", status=503), TODAY) is None
+    assert (
+        judge("t", entry("FAIL", 200, data_loss=True), CheckResult("FAIL", status=200, data_loss=True), TODAY) is None
+    )
 
 
 def test_a_check_the_baseline_lacks_is_judged_as_without_a_baseline() -> None:
-    assert judge("t", None, CheckResult("PASS")) is None
-    assert judge("t", None, CheckResult("KNOWN-DEVIATION")) is None
-    new_failure = judge("t", None, CheckResult("FAIL"))
+    assert judge("t", None, CheckResult("PASS"), TODAY) is None
+    assert judge("t", None, CheckResult("KNOWN-DEVIATION"), TODAY) is None
+    new_failure = judge("t", None, CheckResult("FAIL"), TODAY)
     assert isinstance(new_failure, Change)
     assert new_failure.before == "absent"
 
@@ -108,10 +110,12 @@ def test_compare_lists_new_failures_first_improvements_expiry_and_absent_checks(
     assert comparison.failed
 
 
-def test_an_entry_expiring_today_or_later_still_holds() -> None:
+def test_an_entry_expiring_today_or_later_still_holds_and_an_expired_one_matters_only_while_needed() -> None:
     baseline = Baseline(Path("b.json"), {"c": entry("FAIL", expires=TODAY)})
-    comparison = compare(baseline, {"c": CheckResult("FAIL")}, TODAY)
-    assert not comparison.failed
+    assert not compare(baseline, {"c": CheckResult("FAIL")}, TODAY).failed
+    expired = Baseline(Path("b.json"), {"c": entry("FAIL", expires=date(2026, 1, 1))})
+    assert compare(expired, {"c": CheckResult("FAIL")}, TODAY).failed
+    assert not compare(expired, {"c": CheckResult("PASS")}, TODAY).failed
 
 
 def test_a_baseline_written_from_a_run_keeps_reasons_and_reads_back(tmp_path: Path) -> None:
