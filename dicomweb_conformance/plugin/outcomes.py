@@ -140,7 +140,10 @@ def pytest_runtest_makereport(
         outcome = Outcome.FAIL  # losing data is never a mere SHOULD
     properties = [("conformance_outcome", outcome.value)]
     if isinstance(error, ConformanceFailure):
-        properties.append(("failure", str(failure_signature(error, exchanges[-1] if exchanges else None))))
+        signature = failure_signature(error, exchanges[-1] if exchanges else None)
+        properties.append(("failure", str(signature)))
+        if signature.status is not None:
+            properties.append(("failure_status", str(signature.status)))
     deviation = item.stash.get(DEVIATION_KEY, None)
     if deviation is not None and report.when == "call":
         outcome, changed = _judge_deviation(report, deviation, outcome, error, exchanges, state.strict_deviations)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dicomweb_conformance import __version__
 from dicomweb_conformance.config.catalog import Outcome, failing_outcomes
+from dicomweb_conformance.plugin.gate import GATE_PLUGIN, BaselineGate
 from dicomweb_conformance.plugin.state import RunState
+from dicomweb_conformance.reporting import html as conformance_page
+from dicomweb_conformance.reporting import results, statement
 
 # Worst first: the feature row shows the worst SHALL outcome.
 SEVERITY = [
@@ -51,12 +57,18 @@ class ConformanceReport:
 
     def __init__(self, state: RunState):
         self.state = state
-        self.outcomes: dict[str, dict[str, str]] = {}
+        self.outcomes: dict[str, dict[str, Any]] = {}
         # Set-up steps the server broke: each FAILs its own requirement and blocks the checks that needed it.
         self.setup_failures: dict[str, dict[str, Any]] = {}
         self.server_down: str | None = None
+        # What the conformance page shows of each check's exchanges (never written to the JSON).
+        self.exchanges: dict[str, str] = {}
+        self.durations: defaultdict[str, float] = defaultdict(float)
+        self.started = datetime.now(UTC)
+        self.clock = time.monotonic()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.durations[report.nodeid] += report.duration
         properties = _properties(report)
         if "conformance_outcome" not in properties:
             return
@@ -88,8 +100,15 @@ class ConformanceReport:
             message=properties.get("conformance_detail") or _message(report),
         )
         entry.update({key: properties[key] for key in ("failure", "deviation_changed") if key in properties})
+        if properties.get("failure_status", "").isdigit():
+            entry["status"] = int(properties["failure_status"])
         if properties.get("data_loss"):
             entry["data_loss"] = "true"
+        if outcome == Outcome.KNOWN_DEVIATION.value and hasattr(report, "wasxfail"):
+            entry["deviation_reason"] = str(report.wasxfail).removeprefix(f"{Outcome.KNOWN_DEVIATION.value}: ")
+        section = next((text for title, text in report.sections if title == "DICOMweb exchanges"), "")
+        if section:
+            self.exchanges[report.nodeid] = conformance_page.exchange_excerpt(section, outcome)
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -115,7 +134,22 @@ class ConformanceReport:
         for line in self.fixed_lines():
             terminalreporter.write_line(line, yellow=True)
         terminalreporter.write_line("verdict: " + self.verdict(), bold=True)
-        terminalreporter.write_line(f"conformance JSON: {self._write_json(config)}")
+        gate = self._gate(config)
+        comparison = gate.comparison(self.outcomes) if gate else None
+        if comparison is not None:
+            baseline = comparison.as_json()
+            terminalreporter.write_line(conformance_page.gate_line(baseline), bold=True, red=comparison.failed)
+            for change in [*comparison.regressions, *comparison.expired]:
+                terminalreporter.write_line(
+                    f"  REGRESSION {change.check}: {change.before} -> {change.after} ({change.why})"
+                )
+            for change in comparison.improvements:
+                terminalreporter.write_line(f"  improved {change.check}: {change.before} -> {change.after}", green=True)
+            if comparison.absent:
+                terminalreporter.write_line(f"  {len(comparison.absent)} baseline check(s) not in this run")
+        paths = self._write_reports(config, comparison.as_json() if comparison else None, gate)
+        for name, path in paths.items():
+            terminalreporter.write_line(f"{name}: {path}")
 
     def totals(self) -> Counter[str]:
         return Counter(entry["outcome"] for entry in self.outcomes.values())
@@ -173,28 +207,80 @@ class ConformanceReport:
                 f'<p style="color:#b00;font-size:1.4em;font-weight:bold">{html.escape(lines[0])}</p><ul>{items}</ul>'
             )
 
-    def _write_json(self, config: pytest.Config) -> Path:
+    def _gate(self, config: pytest.Config) -> BaselineGate | None:
+        gate = config.pluginmanager.get_plugin(GATE_PLUGIN)
+        return gate if isinstance(gate, BaselineGate) else None
+
+    def document(self, baseline: dict[str, Any] | None) -> dict[str, Any]:
+        """conformance.json, in the shape of reporting/conformance.schema.json."""
+        target, server = self.state.target, self.state.server
+        facts = results.RunFacts(
+            run_id=self.state.run_id,
+            suite_version=__version__,
+            started=self.started,
+            duration_s=time.monotonic() - self.clock,
+            target=target.name,
+            base_url=target.base_url,
+            profile=target.profile,
+            auth=target.auth.method,
+            target_file=str(target.target_file) if target.target_file else None,
+            server={"name": server.name, "version": server.version, "source": server.source},
+        )
+        catalog = {
+            rid: results.RequirementFacts(r.level_for(target.profile), r.source, r.text, r.feature)
+            for rid, r in self.state.catalog.items()
+        }
+        checks = {nodeid: {**entry, "duration_s": self.durations[nodeid]} for nodeid, entry in self.outcomes.items()}
+        failing = failing_outcomes(strict_deviations=self.state.strict_deviations)
+        conformant = not self.server_down and not any(Outcome(str(c["outcome"])) in failing for c in checks.values())
+        return results.conformance_document(
+            facts,
+            checks,
+            catalog,
+            verdict=self.verdict(),
+            conformant=conformant,
+            setup_failures=self.setup_failures,
+            server_down=self.server_down,
+            baseline=baseline,
+        )
+
+    def _write_reports(
+        self, config: pytest.Config, baseline: dict[str, Any] | None, gate: BaselineGate | None
+    ) -> dict[str, Path]:
         htmlpath = getattr(config.option, "htmlpath", None)
         directory = Path(htmlpath).parent if htmlpath else reports_dir(config)
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / "conformance.json"
-        target = self.state.target
-        server = self.state.server
-        document = {
-            "target": target.name,
-            "base_url": target.base_url,
-            "profile": target.profile,
-            "run_id": self.state.run_id,
-            "server": {"name": server.name, "version": server.version, "source": server.source},
-            "verdict": self.verdict(),
-            "totals": dict(self.totals()),
-            "checks": self.outcomes,
-            "setup_failures": self.setup_failures,
-            "server_down": self.server_down,
-            "data_loss": [nodeid for nodeid, entry in self.outcomes.items() if entry.get("data_loss")],
+        document = self.document(baseline)
+        results.validate(document)  # a departure from the documented schema is the suite's own bug: loud
+        paths = {
+            "conformance JSON": directory / "conformance.json",
+            "conformance report": directory / "conformance.html",
+            "conformance statement": directory / "conformance-statement.md",
         }
-        path.write_text(json.dumps(document, indent=1, sort_keys=True))
-        return path
+        paths["conformance JSON"].write_text(json.dumps(document, indent=1, sort_keys=True))
+        gate_passed = not (gate and baseline and (baseline["regressions"] or baseline["expired"]))
+        page = conformance_page.render(
+            document, self.exchanges, self._deviation_rows(), gate_passed=gate_passed and document["conformant"]
+        )
+        paths["conformance report"].write_text(page)
+        paths["conformance statement"].write_text(statement.markdown(document))
+        written = gate.write(document, directory) if gate else None
+        if written is not None:
+            paths["baseline written"] = written
+        return paths
+
+    def _deviation_rows(self) -> list[conformance_page.DeviationRow]:
+        version = self.state.server.version
+        return [
+            conformance_page.DeviationRow(
+                subject=deviation.test or deviation.requirement or "",
+                failure=deviation.declared_failure,
+                versions=", ".join(deviation.versions) if deviation.versions else "all",
+                reason=deviation.reason,
+            )
+            for deviation in self.state.target.deviations
+            if deviation.applies_to(version)
+        ]
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
@@ -212,7 +298,7 @@ class ConformanceReport:
         report.title = "DICOMweb conformance report"
 
 
-def feature_lines(outcomes: dict[str, dict[str, str]]) -> list[str]:
+def feature_lines(outcomes: dict[str, dict[str, Any]]) -> list[str]:
     """One line per feature: the worst SHALL outcome (NON-STRICT shows beside it), then the counts."""
     by_feature: dict[str, Counter[str]] = defaultdict(Counter)
     worst: dict[str, Outcome] = {}

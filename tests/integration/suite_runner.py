@@ -15,6 +15,7 @@ import requests
 from dicomweb_conformance.config.catalog import Outcome, load_catalog
 from dicomweb_conformance.config.target import TargetConfig
 from dicomweb_conformance.plugin.outcomes import applicable_deviation
+from dicomweb_conformance.reporting.results import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +28,10 @@ class SuiteRun:
 
     @property
     def conformance(self) -> dict[str, Any]:
-        return dict(json.loads((self.reports / "conformance.json").read_text()))
+        """conformance.json, checked against its documented schema on every read."""
+        document = dict(json.loads((self.reports / "conformance.json").read_text()))
+        validate(document)
+        return document
 
     @property
     def server_version(self) -> str | None:

@@ -4,18 +4,23 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 import venv
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from dicomweb_conformance.launchers.orthanc_server import OrthancServer
+from dicomweb_conformance.reporting.results import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT = 600  # seconds: dependencies come from the package registry, cached after the first time
@@ -89,8 +94,16 @@ def test_the_command_runs_the_suite_from_an_empty_directory(
     assert "target file:" in output
     assert "shipped for the detected server Orthanc" in output
     reports = workdir / "reports"
-    assert sorted(path.name for path in reports.iterdir()) == ["conformance.json", "junit.xml", "report.html"]
+    assert sorted(path.name for path in reports.iterdir()) == [
+        "conformance-statement.md",
+        "conformance.html",
+        "conformance.json",
+        "junit.xml",
+        "report.html",
+    ]
     document = json.loads((reports / "conformance.json").read_text())
+    validate(document)  # the schema and the page's template travel in the wheel
+    assert "DICOMweb conformance: Orthanc" in (reports / "conformance.html").read_text()
     assert document["server"]["name"] == "Orthanc"
     assert document["verdict"].startswith("CONFORMANT")
     assert document["totals"].get("FAIL", 0) == 0
@@ -116,3 +129,93 @@ def test_the_plugin_stays_out_of_other_pytest_runs(environment: Path, tmp_path: 
     assert "1 passed" in completed.stdout
     assert not (tmp_path / "reports").exists()
     assert "DICOMweb target" not in completed.stdout + completed.stderr
+
+
+# --- the README's CI recipes, command line by command line ------------------------------------------------------
+
+RECIPES = ("GitHub Actions", "Azure Pipelines", "GitLab CI")
+SECRET_REFERENCE = re.compile(r"^\$\{\{ secrets\.(\w+) \}\}$|^\$\((\w+)\)$")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    commands: list[tuple[str, dict[str, str]]]  # each command line with the environment its step declares
+    published: list[str]  # what the recipe publishes: report directories and the JUnit file
+
+
+def _readme_block(heading: str, language: str) -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split(f"\n{heading}\n", 1)[1]
+    match = re.search(rf"```{language}\n(.*?)```", section, re.DOTALL)
+    assert match, f"README: no {language} block under {heading}"
+    return match.group(1)
+
+
+def _recipe(name: str) -> Recipe:
+    document = yaml.safe_load(_readme_block(f"### {name}", "yaml"))
+    if name == "GitHub Actions":
+        steps = [step for job in document["jobs"].values() for step in job["steps"]]
+        commands = [(step["run"], step.get("env", {})) for step in steps if "run" in step]
+        published = [step["with"].get("path") or step["with"].get("report_paths") for step in steps if "with" in step]
+        return Recipe(name, commands, [path for path in published if path and path != "3.11"])
+    if name == "Azure Pipelines":
+        steps = document["steps"]
+        commands = [(step["script"], step.get("env", {})) for step in steps if "script" in step]
+        published = [step["publish"] for step in steps if "publish" in step]
+        published += [
+            step["inputs"]["testResultsFiles"] for step in steps if "testResultsFiles" in step.get("inputs", {})
+        ]
+        return Recipe(name, commands, published)
+    (job,) = document.values()
+    return Recipe(
+        name, [(line, {}) for line in job["script"]], [*job["artifacts"]["paths"], job["artifacts"]["reports"]["junit"]]
+    )
+
+
+def _run_recipe_line(
+    line: str, declared: dict[str, str], secrets: dict[str, str], environment: Path, wheel: Path, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """One command line as the CI system runs it: bash, the step's environment with the secrets filled in, and the
+    package index replaced by the directory holding the wheel (the tool is not published yet)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("DICOMWEB_", "PIP_"))}
+    env["PATH"] = f"{environment / 'bin'}:{env['PATH']}"
+    env |= {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheel.parent), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env |= secrets  # GitLab and Azure expose secret variables to every step
+    for name, value in declared.items():
+        reference = SECRET_REFERENCE.match(str(value))
+        env[name] = secrets.get(next(filter(None, reference.groups())), "") if reference else str(value)
+    return subprocess.run(
+        ["bash", "-e", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+    )
+
+
+def test_every_ci_recipe_runs_as_written(
+    environment: Path, wheel: Path, orthanc_for_the_tool: OrthancServer, tmp_path: Path
+) -> None:
+    secrets = {"DICOMWEB_URL": orthanc_for_the_tool.dicomweb_url}
+    repository = tmp_path / "repository"
+    repository.mkdir()
+    update, gate = _readme_block("## Gating a deployment: regressions only", "sh").strip().splitlines()
+    assert "--dicomweb-baseline-update" in update
+    written = _run_recipe_line(update, {}, secrets, environment, wheel, repository)
+    assert written.returncode == 0, written.stdout[-3000:] + written.stderr[-3000:]
+    baseline = repository / "conformance-baseline.json"
+    assert baseline.exists()
+    gated = _run_recipe_line(gate, {}, secrets, environment, wheel, repository)
+    assert gated.returncode == 0, gated.stdout[-3000:] + gated.stderr[-3000:]
+    for name in RECIPES:
+        recipe = _recipe(name)
+        assert any("conformance-baseline.json" in line for line, _ in recipe.commands), name
+        checkout = tmp_path / name.replace(" ", "-")
+        checkout.mkdir()
+        shutil.copy(baseline, checkout / baseline.name)  # kept in the repository, as the README says
+        for line, declared in recipe.commands:
+            completed = _run_recipe_line(line, declared, secrets, environment, wheel, checkout)
+            assert completed.returncode == 0, f"{name}: {line}\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+        assert "GATE PASSED" in completed.stdout, completed.stdout[-3000:]
+        for path in recipe.published:
+            assert (checkout / path).exists(), f"{name} publishes {path}, which the run did not write"
+        assert (checkout / "reports" / "conformance.html").exists()
+    left = requests.get(f"{orthanc_for_the_tool.rest_url}/instances", timeout=10).json()
+    assert left == [], "the recipes' runs removed everything they stored"

@@ -54,6 +54,12 @@ def _every_check_matches(orthanc: OrthancServer, tmp_path: Path, workers: list[s
     print(f"orthanc: {executed} checks executed ({dict(counts)})")
     assert executed >= 250, counts
     assert orthanc_instances(orthanc.rest_url) == [], "the run removed everything it stored"
+    page = (tmp_path / "conformance.html").read_text()
+    assert len(page.encode()) < 1_000_000, "the conformance page of the default run stays under 1 MB"
+    assert f"Orthanc {version}" in page
+    assert run.conformance["verdict"] in page
+    assert "Traceback" not in page
+    assert not re.search(r"^\s*def test_", page, re.MULTILINE), "no Python source on the page"
 
 
 def test_without_a_url_the_suite_starts_and_stops_its_own_orthanc(tmp_path: Path) -> None:

@@ -1,0 +1,143 @@
+"""reports/conformance.html: one self-contained page a person reads (header, verdict, feature matrix, drill-down)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from dicomweb_conformance.reporting.results import SEVERITY, worst
+from dicomweb_conformance.reporting.statement import SERVICE_NAMES, derive
+
+OUTCOME_COLUMNS = (
+    "FAIL",
+    "BLOCKED",
+    "SUITE-ERROR",
+    "KNOWN-DEVIATION",
+    "FIXED",
+    "NON-STRICT",
+    "UNTESTABLE",
+    "PASS",
+    "NOT-APPLICABLE",
+)
+# Of a check that did not pass, its last exchanges (where the failure is): two of a FAIL, the last of the others.
+EXCHANGES_KEPT = {"FAIL": 2, "BLOCKED": 2, "SUITE-ERROR": 2}
+EXCHANGE_CHARS = 1500
+LINE_CHARS = 240  # a URL with a long UID list is cut, not the page's budget
+MESSAGE_CHARS = 1500
+_EXCHANGE_START = re.compile(r"\n\n(?=> [A-Z]+ )")
+_SKIP_PREFIX = re.compile(r"^(Skipped: )?NOT-APPLICABLE: ")
+
+
+@dataclass(frozen=True)
+class DeviationRow:
+    subject: str
+    failure: str
+    versions: str
+    reason: str
+
+
+def exchange_excerpt(section: str, outcome: str) -> str:
+    """What the page keeps of a check's recorded exchanges: the last ones in full (truncated) where it did not
+    pass, only the request and status lines of the last one where it passed (the page stays small)."""
+    exchanges = [
+        "\n".join(_cut(line, LINE_CHARS) for line in part.splitlines())
+        for part in _EXCHANGE_START.split(section.strip())
+        if part.startswith("> ")
+    ]
+    if not exchanges:
+        return ""
+    if outcome == "PASS":
+        last = exchanges[-1].splitlines()
+        kept = [line for line in last if re.match(r"^(> [A-Z]+ |< \d{3} |< no response)", line)]
+        return f"{len(exchanges)} exchange(s); the last:\n" + "\n".join(kept)
+    shown = exchanges[-EXCHANGES_KEPT.get(outcome, 1) :]
+    excerpts = [_cut(text, EXCHANGE_CHARS) for text in shown]
+    more = f"{len(exchanges)} exchanges, the last {len(shown)}:\n\n" if len(exchanges) > len(shown) else ""
+    return more + "\n\n".join(excerpts)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]} ...({len(text) - limit} more characters)"
+
+
+def feature_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per feature: the worst SHALL outcome (NON-STRICT counts too), the counts, its requirements."""
+    rows: dict[str, dict[str, Any]] = {}
+    for check in document["checks"].values():
+        row = rows.setdefault(check["feature"], {"counts": Counter(), "deciding": Counter(), "requirements": set()})
+        row["counts"][check["outcome"]] += 1
+        row["requirements"].add(check["requirement"])
+        if check["level"] == "SHALL" or check["outcome"] == "NON-STRICT":
+            row["deciding"][check["outcome"]] += 1
+    return [
+        {
+            "name": name,
+            "service": name.split(".")[0],
+            "outcome": worst(row["deciding"]),
+            "counts": dict(sorted(row["counts"].items(), key=lambda item: SEVERITY.index(item[0]))),
+            "requirements": sorted(row["requirements"]),
+        }
+        for name, row in sorted(rows.items())
+    ]
+
+
+def render(
+    document: Mapping[str, Any],
+    exchanges: Mapping[str, str],
+    deviations: Sequence[DeviationRow],
+    *,
+    gate_passed: bool,
+) -> str:
+    environment = Environment(
+        loader=PackageLoader("dicomweb_conformance.reporting", "templates"),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    checks = document["checks"]
+    checks_of: dict[str, list[str]] = {}
+    for nodeid, check in sorted(checks.items()):
+        checks_of.setdefault(check["requirement"], []).append(nodeid)
+    server = document["server"]
+    server_label = " ".join(str(part) for part in (server.get("name"), server.get("version")) if part) or "unknown"
+    not_applicable = Counter(
+        _SKIP_PREFIX.sub("", check["message"]) for check in checks.values() if check["outcome"] == "NOT-APPLICABLE"
+    )
+    baseline = document.get("baseline")
+    baseline_failed = bool(baseline and (baseline["regressions"] or baseline["expired"]))
+    return environment.get_template("conformance.html.j2").render(
+        doc=document,
+        server_label=server_label,
+        gate_passed=gate_passed,
+        baseline_failed=baseline_failed,
+        gate_line=gate_line(baseline) if baseline else "",
+        loss_setups=[step for step, failure in document["setup_failures"].items() if failure["data_loss"]],
+        outcome_columns=OUTCOME_COLUMNS,
+        features=feature_rows(document),
+        services=sorted({check["feature"].split(".")[0] for check in checks.values()}),
+        checks_of=checks_of,
+        anchors={nodeid: str(index) for index, nodeid in enumerate(sorted(checks))},
+        exchanges=exchanges,
+        deviations=deviations,
+        statement=derive(document),
+        service_names=SERVICE_NAMES,
+        message_chars=MESSAGE_CHARS,
+        not_applicable=sorted(not_applicable.items(), key=lambda item: (-item[1], item[0])),
+    )
+
+
+def gate_line(baseline: Mapping[str, Any]) -> str:
+    """The gate's verdict against a baseline, as the terminal and the page say it."""
+    regressions, expired = len(baseline["regressions"]), len(baseline["expired"])
+    improvements = len(baseline["improvements"])
+    better = f", {improvements} improvement(s)" if improvements else ""
+    if regressions or expired:
+        parts = [f"{regressions} regression(s)"] + ([f"{expired} expired baseline entr(y/ies)"] if expired else [])
+        return f"GATE FAILED against {baseline['file']}: {', '.join(parts)}{better}"
+    return f"GATE PASSED against {baseline['file']}: no regression{better}"
