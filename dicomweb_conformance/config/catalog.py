@@ -1,4 +1,4 @@
-"""Markers, the requirement catalogue, capabilities, deviations and the outcome of each check."""
+"""The requirement catalogue (suites/catalog/*.toml, one id space) and the outcomes a check can have."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The outputs: outcome columns in the HTML report, a per-feature summary, reports/conformance.json."""
+"""The outputs: the terminal summary, conformance.json, the conformance page and statement, pytest-html's columns."""
 
 from __future__ import annotations
 
