@@ -19,19 +19,6 @@ from dicomweb_conformance.plugin.state import RunState
 from dicomweb_conformance.reporting import html as conformance_page
 from dicomweb_conformance.reporting import results, statement
 
-# Worst first: the feature row shows the worst SHALL outcome.
-SEVERITY = [
-    Outcome.FAIL,
-    Outcome.BLOCKED,
-    Outcome.SUITE_ERROR,
-    Outcome.KNOWN_DEVIATION,
-    Outcome.FIXED,
-    Outcome.NON_STRICT,
-    Outcome.UNTESTABLE,
-    Outcome.PASS,
-    Outcome.NOT_APPLICABLE,
-]
-
 
 def _properties(report: pytest.TestReport) -> dict[str, str]:
     return {str(name): str(value) for name, value in report.user_properties}
@@ -300,15 +287,7 @@ class ConformanceReport:
 
 def feature_lines(outcomes: dict[str, dict[str, Any]]) -> list[str]:
     """One line per feature: the worst SHALL outcome (NON-STRICT shows beside it), then the counts."""
-    by_feature: dict[str, Counter[str]] = defaultdict(Counter)
-    worst: dict[str, Outcome] = {}
-    for entry in outcomes.values():
-        feature, outcome = entry["feature"], Outcome(entry["outcome"])
-        by_feature[feature][outcome.value] += 1
-        if entry["level"] == "SHALL" or outcome is Outcome.NON_STRICT:
-            worst[feature] = min(worst.get(feature, Outcome.NOT_APPLICABLE), outcome, key=SEVERITY.index)
-    lines = []
-    for feature in sorted(by_feature):
-        counts = ", ".join(f"{count} {name}" for name, count in sorted(by_feature[feature].items()))
-        lines.append(f"  {feature:<28} {worst.get(feature, Outcome.NOT_APPLICABLE).value:<16} ({counts})")
-    return lines
+    return [
+        f"  {row['name']:<28} {row['outcome']:<16} ({', '.join(f'{n} {name}' for name, n in row['counts'].items())})"
+        for row in results.feature_rows(outcomes)
+    ]

@@ -10,20 +10,10 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from dicomweb_conformance.reporting.results import SEVERITY, worst
+from dicomweb_conformance.reporting.results import SEVERITY, feature_rows
 from dicomweb_conformance.reporting.statement import SERVICE_NAMES, derive
 
-OUTCOME_COLUMNS = (
-    "FAIL",
-    "BLOCKED",
-    "SUITE-ERROR",
-    "KNOWN-DEVIATION",
-    "FIXED",
-    "NON-STRICT",
-    "UNTESTABLE",
-    "PASS",
-    "NOT-APPLICABLE",
-)
+OUTCOME_COLUMNS = SEVERITY  # worst first
 # Of a check that did not pass, its last exchanges (where the failure is): two of a FAIL, the last of the others.
 EXCHANGES_KEPT = {"FAIL": 2, "BLOCKED": 2, "SUITE-ERROR": 2}
 EXCHANGE_CHARS = 1500
@@ -65,27 +55,6 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit]} ...({len(text) - limit} more characters)"
 
 
-def feature_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per feature: the worst SHALL outcome (NON-STRICT counts too), the counts, its requirements."""
-    rows: dict[str, dict[str, Any]] = {}
-    for check in document["checks"].values():
-        row = rows.setdefault(check["feature"], {"counts": Counter(), "deciding": Counter(), "requirements": set()})
-        row["counts"][check["outcome"]] += 1
-        row["requirements"].add(check["requirement"])
-        if check["level"] == "SHALL" or check["outcome"] == "NON-STRICT":
-            row["deciding"][check["outcome"]] += 1
-    return [
-        {
-            "name": name,
-            "service": name.split(".")[0],
-            "outcome": worst(row["deciding"]),
-            "counts": dict(sorted(row["counts"].items(), key=lambda item: SEVERITY.index(item[0]))),
-            "requirements": sorted(row["requirements"]),
-        }
-        for name, row in sorted(rows.items())
-    ]
-
-
 def render(
     document: Mapping[str, Any],
     exchanges: Mapping[str, str],
@@ -119,7 +88,7 @@ def render(
         gate_line=gate_line(baseline) if baseline else "",
         loss_setups=[step for step, failure in document["setup_failures"].items() if failure["data_loss"]],
         outcome_columns=OUTCOME_COLUMNS,
-        features=feature_rows(document),
+        features=feature_rows(document["checks"]),
         services=sorted({check["feature"].split(".")[0] for check in checks.values()}),
         checks_of=checks_of,
         anchors={nodeid: str(index) for index, nodeid in enumerate(sorted(checks))},

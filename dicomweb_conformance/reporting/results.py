@@ -96,6 +96,28 @@ def worst(outcomes: Counter[str]) -> str:
     return min(outcomes, key=SEVERITY.index) if outcomes else "NOT-APPLICABLE"
 
 
+def feature_rows(checks: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per feature: the worst SHALL outcome (a SHOULD or MAY not met counts as NON-STRICT), the counts by
+    outcome, its requirements."""
+    rows: dict[str, dict[str, Any]] = {}
+    for check in checks.values():
+        row = rows.setdefault(check["feature"], {"counts": Counter(), "deciding": Counter(), "requirements": set()})
+        row["counts"][check["outcome"]] += 1
+        row["requirements"].add(check["requirement"])
+        if check["level"] == "SHALL" or check["outcome"] == "NON-STRICT":
+            row["deciding"][check["outcome"]] += 1
+    return [
+        {
+            "name": name,
+            "service": name.split(".")[0],
+            "outcome": worst(row["deciding"]),
+            "counts": dict(sorted(row["counts"].items())),
+            "requirements": sorted(row["requirements"]),
+        }
+        for name, row in sorted(rows.items())
+    ]
+
+
 def requirement_rows(
     checks: Mapping[str, Mapping[str, Any]], catalog: Mapping[str, RequirementFacts]
 ) -> dict[str, dict[str, Any]]:

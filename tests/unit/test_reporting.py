@@ -8,12 +8,13 @@ from typing import Any
 import jsonschema
 import pytest
 
-from dicomweb_conformance.reporting.html import DeviationRow, exchange_excerpt, feature_rows, render
+from dicomweb_conformance.reporting.html import DeviationRow, exchange_excerpt, render
 from dicomweb_conformance.reporting.results import (
     RequirementFacts,
     RunFacts,
     conformance_document,
     failure_kind,
+    feature_rows,
     validate,
     without_credentials,
 )
@@ -132,12 +133,14 @@ def test_without_credentials_keeps_everything_else() -> None:
 
 
 def test_a_feature_row_takes_the_worst_shall_and_shows_non_strict() -> None:
-    rows = {row["name"]: row for row in feature_rows(document(CHECKS))}
+    rows = {row["name"]: row for row in feature_rows(document(CHECKS)["checks"])}
     assert rows["wado.study"]["outcome"] == "FAIL"
     assert rows["wado.study"]["counts"] == {"FAIL": 1, "NON-STRICT": 1, "PASS": 1}
     assert rows["qido.study"]["outcome"] == "NOT-APPLICABLE"
     passing = {k: v for k, v in CHECKS.items() if v["outcome"] != "FAIL"}
-    assert {row["name"]: row["outcome"] for row in feature_rows(document(passing))}["wado.study"] == "NON-STRICT"
+    assert {row["name"]: row["outcome"] for row in feature_rows(document(passing)["checks"])}[
+        "wado.study"
+    ] == "NON-STRICT"
 
 
 def test_exchange_excerpt_keeps_the_failing_exchanges_and_only_a_line_of_a_pass() -> None:
