@@ -18,6 +18,9 @@ from dicomweb_conformance.plugin.gate import GATE_PLUGIN, BaselineGate
 from dicomweb_conformance.plugin.state import RunState
 from dicomweb_conformance.reporting import html as conformance_page
 from dicomweb_conformance.reporting import results, statement
+from dicomweb_conformance.transport import timings
+
+TIMINGS_KEY = "dicomweb_timings"
 
 
 def _properties(report: pytest.TestReport) -> dict[str, str]:
@@ -97,6 +100,19 @@ class ConformanceReport:
         if section:
             self.exchanges[report.nodeid] = conformance_page.exchange_excerpt(section, outcome)
 
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """On an xdist worker: hand what it measured to the controller."""
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[TIMINGS_KEY] = json.dumps(self.state.client.timings.raw())
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """On the xdist controller: a worker's measurements join the run's."""
+        raw = getattr(node, "workeroutput", {}).get(TIMINGS_KEY)
+        if raw:
+            self.state.client.timings.merge(json.loads(raw))
+
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if not self.outcomes:
@@ -120,6 +136,8 @@ class ConformanceReport:
         terminalreporter.write_line(f"checks executed: {sum(totals.values()) - not_executed} of {sum(totals.values())}")
         for line in self.fixed_lines():
             terminalreporter.write_line(line, yellow=True)
+        for line in timings.lines(self.state.client.timings.summary()):
+            terminalreporter.write_line(line)
         terminalreporter.write_line("verdict: " + self.verdict(), bold=True)
         gate = self._gate(config)
         comparison = gate.comparison(self.outcomes) if gate else None
@@ -229,6 +247,7 @@ class ConformanceReport:
             setup_failures=self.setup_failures,
             server_down=self.server_down,
             baseline=baseline,
+            performance=self.state.client.timings.summary(),
         )
 
     def _write_reports(

@@ -153,6 +153,7 @@ def conformance_document(
     setup_failures: Mapping[str, Any],
     server_down: str | None,
     baseline: Mapping[str, Any] | None = None,
+    performance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole document; `checks` maps each test id to what the plugin recorded of it."""
     shaped = {nodeid: _check(entry) for nodeid, entry in sorted(checks.items())}
@@ -177,6 +178,7 @@ def conformance_document(
         "server_down": server_down,
         "data_loss": [nodeid for nodeid, check in shaped.items() if check["data_loss"]],
         "baseline": dict(baseline) if baseline is not None else None,
+        "performance": dict(performance) if performance is not None else {"requests": 0, "kinds": {}},
     }
 
 

@@ -15,6 +15,7 @@ from requests.auth import AuthBase
 from dicomweb_conformance.config.target import TargetConfig
 from dicomweb_conformance.transport.exchange import Exchange
 from dicomweb_conformance.transport.health import ServerHealth
+from dicomweb_conformance.transport.timings import Timings
 
 USER_AGENT = "dicomweb-conformance/0.1"
 STREAM_CHUNK = 256 * 1024
@@ -48,6 +49,7 @@ class DicomwebClient:
         self.auth = auth
         self.health = health or ServerHealth(self.probe)
         self.exchanges: list[Exchange] = []
+        self.timings = Timings()
         self._lock = threading.Lock()
 
     def probe(self) -> int | None:
@@ -118,7 +120,9 @@ class DicomwebClient:
                 exchange.error = f"{type(error).__name__} reading the body: {error}"
                 self.health.no_answer(exchange)
                 raise
-            exchange.record_response(response.status_code, dict(response.headers), content, time.monotonic() - started)
+            elapsed = time.monotonic() - started
+            exchange.record_response(response.status_code, dict(response.headers), content, elapsed)
+            self.timings.record(method, exchange.url, elapsed, _sent_bytes(prepared), len(content or b""))
         else:
             exchange.record_response(response.status_code, dict(response.headers), None, 0.0, streamed_bytes=0)
         self.health.answered(exchange)
@@ -150,6 +154,7 @@ class DicomwebClient:
     @contextmanager
     def streamed(self, path: str, *, accept: str, **kwargs: Any) -> Iterator[requests.Response]:
         """GET with a streamed body; the exchange records how many bytes were read."""
+        started = time.monotonic()
         response = self.get(path, accept=accept, stream=True, **kwargs)
         counted = _CountingResponse(response)
         try:
@@ -158,12 +163,21 @@ class DicomwebClient:
             exchange = _EXCHANGES[response]
             exchange.response_body = f"({counted.bytes_read} bytes, streamed)"
             response.close()
+            self.timings.record("GET", exchange.url, time.monotonic() - started, 0, counted.bytes_read)
 
     def take_exchanges(self) -> list[Exchange]:
         """Everything recorded since the last call; a test's report shows what that test sent."""
         with self._lock:
             taken, self.exchanges = self.exchanges, []
         return taken
+
+
+def _sent_bytes(prepared: requests.PreparedRequest) -> int:
+    """The request body's size: its length, or the Content-Length of a streamed body (0 when unknown)."""
+    if isinstance(prepared.body, bytes | str):
+        return len(prepared.body)
+    length = prepared.headers.get("Content-Length", "0")
+    return int(length) if length.isdigit() else 0
 
 
 class _CountingResponse:
