@@ -110,9 +110,8 @@ def main() -> None:
     with OrthancServer() as orthanc:
         host, port = "127.0.0.1", int(orthanc.rest_url.rsplit(":", 1)[1])
         print(f"Orthanc at {orthanc.rest_url}; pytest extra: {args.extra or '-'}")
-        print(
-            f"{'rtt ms':>6} {'run':>3} {'exit':>4} {'wall s':>7} {'requests':>8} {'conns':>5} {'checks':>6} {'checks/s':>8}"
-        )
+        header = ("rtt ms", "run", "exit", "wall s", "requests", "conns", "checks", "checks/s")
+        print(" ".join(f"{name:>{width}}" for name, width in zip(header, (6, 3, 4, 7, 8, 5, 6, 8), strict=True)))
         medians = []
         for rtt in args.rtt_ms:
             walls, rates = [], []
