@@ -117,7 +117,8 @@ def _judge(check: str, entry: BaselineEntry | None, now: CheckResult) -> Change 
             return Change(check, "absent", now.outcome, "a check the baseline does not have, and it fails")
         return None
     before = entry.result
-    if before.outcome in NOT_CHECKED:
+    if before.outcome in NOT_CHECKED | NEVER_ACCEPTED:
+        # The baseline has no verdict on it (not checked, or the suite could not judge then): judged as new.
         if now.outcome in FAILING_WITHOUT_BASELINE:
             return Change(check, before.outcome, now.outcome, "not checked in the baseline, and it fails now")
         return None

@@ -37,6 +37,7 @@ def entry(outcome: str, status: int | None = None, data_loss: bool = False, **ex
         ("PASS", "NOT-APPLICABLE", "checked in the baseline, no longer checked"),
         ("FAIL", "UNTESTABLE", "checked in the baseline, no longer checked"),
         ("NOT-APPLICABLE", "FAIL", "not checked in the baseline, and it fails now"),
+        ("SUITE-ERROR", "FAIL", "not checked in the baseline, and it fails now"),
         ("FAIL", "SUITE-ERROR", "the suite could not judge"),
         ("SUITE-ERROR", "SUITE-ERROR", "the suite could not judge"),
     ],
@@ -58,6 +59,8 @@ def test_a_worse_outcome_is_a_regression(before: str, after: str, why: str) -> N
         ("PASS", "FIXED"),
         ("NOT-APPLICABLE", "NOT-APPLICABLE"),
         ("UNTESTABLE", "PASS"),
+        ("SUITE-ERROR", "PASS"),
+        ("SUITE-ERROR", "KNOWN-DEVIATION"),
     ],
 )
 def test_the_same_finding_is_accepted(before: str, after: str) -> None:
