@@ -43,6 +43,10 @@ class FacadeRequestHandler(BaseHTTPRequestHandler):
     # The Server header names the facade, so a run reports what it talked to (not "BaseHTTP/0.6 Python/3.11").
     server_version = "AzureDicomFacade/0.1"
     sys_version = ""
+    # TCP_NODELAY on every accepted socket. Without it the body, written after the headers, waits in
+    # Nagle's buffer for the client's delayed ACK of the headers: ~40 ms on every kept-alive answer
+    # with a body (measured: change feed p50 43.6 ms, 3.6 ms for a 204), 4-8x the Orthanc run per check.
+    disable_nagle_algorithm = True
     server: FacadeHTTPServer
 
     def do_GET(self) -> None:
