@@ -149,10 +149,11 @@ def fail(
 
 def expect_status(response: requests.Response, expected: int, what: str) -> None:
     if response.status_code != expected:
-        raise fail(f"{what}: wrong status", expected=expected, actual=_status_line(response), response=response)
+        raise fail(f"{what}: wrong status", expected=expected, actual=status_line(response), response=response)
 
 
-def _status_line(response: requests.Response) -> str:
+def status_line(response: requests.Response) -> str:
+    """Status, reason and the first 200 characters of the body, for a failure's 'actual'."""
     body = response.text[:200] if not response.raw or response._content_consumed else "(streamed)"  # type: ignore[attr-defined]
     return f"{response.status_code} {response.reason} {body!r}"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from dicomweb_conformance.checks.common import ConformanceFailure, data_loss, fail
+from dicomweb_conformance.checks.common import ConformanceFailure, data_loss, fail, status_line
 from dicomweb_conformance.checks.store import store_response_dataset
 from dicomweb_conformance.corpora.stow_inputs import StowBody
 from dicomweb_conformance.dicom.dicomjson import first, values
@@ -164,10 +164,6 @@ def check_failure_reason_present(response: requests.Response, item: Json, what: 
 
 def in_table_i_2_2(reason: int) -> bool:
     return reason in TABLE_I_2_2_VALUES or any(low <= reason <= high for low, high in TABLE_I_2_2_CLASSES)
-
-
-def status_line(response: requests.Response) -> str:
-    return f"{response.status_code} {response.reason} {response.content[:200]!r}"
 
 
 # --- what the server holds ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail
+from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail, status_line
 from dicomweb_conformance.checks.store import check_successful_store, store_response_dataset
 from dicomweb_conformance.checks.stow import (
     StoreExchange,
@@ -20,7 +20,6 @@ from dicomweb_conformance.checks.stow import (
     forget_unreachable,
     referenced_items,
     send,
-    status_line,
 )
 from dicomweb_conformance.corpora.stow_inputs import (
     NOT_DICOM_TEXT,

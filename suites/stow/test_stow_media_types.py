@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from dicomweb_conformance.checks.common import expect_status, fail
+from dicomweb_conformance.checks.common import expect_status, fail, status_line
 from dicomweb_conformance.checks.store import check_successful_store
 from dicomweb_conformance.checks.stow import (
     expect_absent,
     expect_kept,
     expect_stored_intact,
     send,
-    status_line,
 )
 from dicomweb_conformance.corpora.stow_inputs import (
     BodyBuilder,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dicomweb_conformance.checks.common import expect_status, fail, multipart_parts, untestable
+from dicomweb_conformance.checks.common import expect_status, fail, multipart_parts, status_line, untestable
 from dicomweb_conformance.checks.store import (
     check_successful_store,
     retrieve_instance_bytes,
@@ -20,7 +20,6 @@ from dicomweb_conformance.checks.stow import (
     in_table_i_2_2,
     referenced_items,
     send,
-    status_line,
 )
 from dicomweb_conformance.corpora.stow_inputs import text_part
 from dicomweb_conformance.dicom.dicomjson import first, shape_problems, values
