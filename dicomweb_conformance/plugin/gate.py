@@ -26,6 +26,7 @@ from dicomweb_conformance.reporting.baseline import (
     compare,
     judge,
     load_baseline,
+    result_of,
 )
 
 GATE_PLUGIN = "dicomweb-baseline-gate"
@@ -109,7 +110,7 @@ class BaselineGate:
         """This run against the baseline, for the summary and the reports (None while writing a first baseline)."""
         if self.baseline is None or self.updating:
             return None
-        results = {nodeid: _result(check) for nodeid, check in checks.items()}
+        results = {nodeid: result_of(check) for nodeid, check in checks.items()}
         return compare(self.baseline, results, date.today())
 
     def write(self, conformance: Mapping[str, object], reports: Path) -> Path | None:
@@ -119,13 +120,3 @@ class BaselineGate:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(baseline_document(conformance, self.baseline), indent=1) + "\n")
         return path
-
-
-def _result(check: Mapping[str, object]) -> CheckResult:
-    status = check.get("status")
-    return CheckResult(
-        str(check["outcome"]),
-        str(check.get("requirement", "")),
-        status if isinstance(status, int) else None,
-        check.get("data_loss") in (True, "true"),
-    )
