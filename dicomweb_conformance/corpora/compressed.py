@@ -105,6 +105,7 @@ def _image_file(case: _Case, series_number: int) -> BuiltInFile:
     if case.photometric:
         ds.PhotometricInterpretation = case.photometric
     image = ImageDescription.of(ds)
+    ds.LossyImageCompression = "00"
     if case.syntax in NATIVE_SYNTAXES:
         ds.PixelData = b"".join(encode_frame(frame, case.syntax, image) for frame in frames)
         ds["PixelData"].VR = "OB" if image.bits_allocated == 8 else "OW"
@@ -114,7 +115,6 @@ def _image_file(case: _Case, series_number: int) -> BuiltInFile:
         ds.PixelData = encapsulate(encoded, has_bot=len(encoded) > 1)
         ds["PixelData"].VR = "OB"
         ds["PixelData"].is_undefined_length = True
-        ds.LossyImageCompression = "00"
         if case.syntax in LOSSY_SYNTAXES:
             native = image.rows * image.columns * image.samples_per_pixel * image.bits_allocated // 8 * len(frames)
             ds.LossyImageCompression = "01"

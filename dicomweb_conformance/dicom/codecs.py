@@ -142,6 +142,8 @@ def decode_frame(data: bytes, syntax: str, image: ImageDescription) -> Frame:
 
 def decode_frames(ds: pydicom.Dataset) -> list[Frame]:
     """Every frame of `ds` (native in any byte order, deflated, or encapsulated) as canonical arrays."""
+    if "PixelData" not in ds:
+        raise ValueError("the dataset has no Pixel Data (7FE0,0010)")
     syntax = str(ds.file_meta.TransferSyntaxUID)
     image = ImageDescription.of(ds)
     if syntax in NATIVE_SYNTAXES:
