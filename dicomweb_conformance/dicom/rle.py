@@ -18,7 +18,7 @@ def rle_decode_frame(data: bytes, rows: int, columns: int, samples: int, bits_al
         raise ValueError(f"an RLE frame starts with a {_HEADER}-byte header, got {len(data)} bytes")
     header = struct.unpack_from(f"<{1 + _MAX_SEGMENTS}I", data)
     count, offsets = header[0], list(header[1 : 1 + header[0]])
-    # PS3.5 G.2: one segment per byte of each sample, most significant byte first (G.2: "Byte Segments").
+    # PS3.5 G.2: one segment per byte of each sample, the most significant byte first.
     if count != samples * width:
         raise ValueError(f"{count} RLE segments, {samples} samples of {width} bytes need {samples * width}")
     ends = [*offsets[1:], len(data)]
