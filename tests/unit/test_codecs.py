@@ -295,3 +295,25 @@ def test_media_types_follow_ps3_18() -> None:
     assert ENCAPSULATED_MEDIA_TYPES[part10.RLE_LOSSLESS] == "image/dicom-rle"
     assert ENCAPSULATED_MEDIA_TYPES[part10.JPEG_LOSSLESS_SV1] == "image/jpeg"
     assert LOSSY_SYNTAXES.issubset(ENCAPSULATED_MEDIA_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("data", "syntax"),
+    [
+        (b"", part10.JPEG_LOSSLESS_SV1),
+        (b"\xff\xd8", part10.JPEG_LS_LOSSLESS),
+        (b"\xff\xd8\xff\xdb\x00\x43", part10.JPEG_BASELINE_8BIT),  # a table segment cut short
+        (b"\xff\xd8\xff\xda\x00\x08", part10.JPEG_BASELINE_8BIT),  # a scan before any frame header
+        (b"\x02\x00\x00\x00\x40", part10.RLE_LOSSLESS),
+        (struct.pack("<2I", 16, 64) + bytes(56), part10.RLE_LOSSLESS),  # PS3.5 G.5: at most 15 segments
+        (b"\xff\x4f\xff\x90", part10.JPEG_2000_LOSSLESS),  # SOC then SOT: no SIZ
+    ],
+)
+def test_frame_magic_rejects_truncated_or_malformed_frames(data: bytes, syntax: str) -> None:
+    assert not frame_magic_matches(data, syntax)
+
+
+def test_rle_segment_count_must_fit_the_image() -> None:
+    frame = encode_frame(phantom(mono(16, signed=True)), part10.RLE_LOSSLESS, mono(16, signed=True))
+    with pytest.raises(ValueError, match="RLE segments"):
+        decode_frame(frame, part10.RLE_LOSSLESS, mono(8))
