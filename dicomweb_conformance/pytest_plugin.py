@@ -18,4 +18,5 @@ pytest_plugins = [
     "dicomweb_conformance.fixtures.qido_fixtures",
     "dicomweb_conformance.fixtures.property_fixtures",
     "dicomweb_conformance.fixtures.azure_fixtures",
+    "dicomweb_conformance.fixtures.sample_fixtures",
 ]

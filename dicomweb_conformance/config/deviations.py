@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,11 +36,20 @@ class Deviation:
     test: str | None = None
     data_loss: bool = False
     versions: tuple[str, ...] = ()  # empty: every version of the server
+    # The per-file checks (suites/samples) of files stored in these syntaxes only; empty: whatever the file.
+    transfer_syntaxes: tuple[str, ...] = ()
     since: str | None = None
     link: str | None = None
     where: str = field(default="", compare=False)  # "targets/x.toml [[deviation]] #3": for errors that name it
 
-    def matches(self, requirement: str, nodeid: str) -> bool:
+    def matches(self, requirement: str, nodeid: str, syntax: str | None = None) -> bool:
+        """Names this check; `syntax` (a per-file check's stored syntax, "" for any other) must be one declared."""
+        if self.transfer_syntaxes and syntax is not None and syntax not in self.transfer_syntaxes:
+            return False
+        if self.test is not None and "*" in self.test:
+            # test = "test_found_by_attribute[*-PatientName]": '*' stands for any text, nothing else is special.
+            pattern = ".*".join(re.escape(part) for part in self.test.split("*"))
+            return re.fullmatch(pattern, nodeid.split("::")[-1]) is not None
         if self.test is not None:
             return nodeid == self.test or nodeid.endswith("::" + self.test) or nodeid.split("::")[-1] == self.test
         return requirement == self.requirement
@@ -59,7 +69,9 @@ class Deviation:
         return f"status {statuses}" + (", data loss" if self.data_loss else "")
 
 
-_DEVIATION_KEYS = frozenset({"reason", "requirement", "test", "status", "data_loss", "versions", "since", "link"})
+_DEVIATION_KEYS = frozenset(
+    {"reason", "requirement", "test", "status", "data_loss", "versions", "transfer_syntaxes", "since", "link"}
+)
 
 
 def deviations_of(file_data: Mapping[str, Any], file_name: str) -> tuple[Deviation, ...]:
@@ -81,6 +93,7 @@ def deviations_of(file_data: Mapping[str, Any], file_name: str) -> tuple[Deviati
                 test=entry.get("test"),
                 data_loss=flag(entry.get("data_loss", False), f"{where} data_loss"),
                 versions=_versions(entry.get("versions", []), where),
+                transfer_syntaxes=_uids(entry.get("transfer_syntaxes", []), where),
                 since=entry.get("since"),
                 link=entry.get("link"),
                 where=where,
@@ -110,6 +123,14 @@ def _declared_statuses(entry: Mapping[str, Any], where: str) -> tuple[int | None
 def _versions(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(f'{where} versions must be a list of version strings, e.g. ["1.10.1"]')
+    return tuple(value)
+
+
+def _uids(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and re.fullmatch(r"[0-9]+(\.[0-9]+)*", v) for v in value
+    ):
+        raise ConfigError(f'{where} transfer_syntaxes must be a list of UIDs, e.g. ["1.2.840.10008.1.2.4.90"]')
     return tuple(value)
 
 

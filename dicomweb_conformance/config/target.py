@@ -70,6 +70,7 @@ class TargetConfig:
     server_version_url: str | None = None  # [server] version_url: a JSON document naming the server's version
     server_version_field: str = "version"
     target_file: Path | None = None
+    samples_dir: Path | None = None  # the user's own DICOM files (--dicomweb-samples); None: the built-in corpus
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -212,6 +213,7 @@ def resolve_target(cli: Mapping[str, Any], environ: Mapping[str, str] | None = N
         for key, default in (("visibility_timeout", 30.0), ("poll_interval", 0.25), ("request_timeout", 120.0))
     }
     auth = _auth(resolve, environ)
+    samples = _samples_dir(resolve, file_path)
     server = _server_section(file_data, file_name)
     capabilities = capabilities_of(profile, file_data, file_name)
     capabilities.setdefault("auth.required", auth.method != "none")
@@ -228,12 +230,28 @@ def resolve_target(cli: Mapping[str, Any], environ: Mapping[str, str] | None = N
         verify_tls=_tls(resolve),
         launch=None if url_setting.value is not None else launch,
         target_file=file_path,
+        samples_dir=samples,
         sources={"base_url": url_setting.source},
         server_name=server.get("name"),
         server_version_url=server.get("version_url"),
         server_version_field=str(server.get("version_field", "version")),
         **timing,
     )
+
+
+def _samples_dir(resolve: Resolver, file_path: Path | None) -> Path | None:
+    """The folder of the user's own DICOM files; a relative path in a target file is relative to that file."""
+    setting = resolve.get(
+        "samples", option="--dicomweb-samples", env="DICOMWEB_SAMPLES", table="samples", name="dir", default=None
+    )
+    if setting.value in (None, ""):
+        return None
+    path = Path(str(setting.value)).expanduser()
+    if not path.is_absolute() and file_path is not None and setting.source.startswith(resolve.file_name):
+        path = file_path.parent / path
+    if not path.is_dir():
+        raise ConfigError(f"samples folder {path} (from {setting.source}) is not a folder")
+    return path.resolve()
 
 
 def _target_path(setting: str) -> Path:

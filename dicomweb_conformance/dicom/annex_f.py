@@ -312,6 +312,9 @@ def same_value(vr: str, expected: Any, actual: Any) -> bool:
         return bool(np.float32(actual) == np.float32(expected)) if vr == "FL" else bool(actual == expected)
     if vr == "PN":
         return bool(_name_groups(actual) == expected)
+    if isinstance(actual, str) and isinstance(expected, str):
+        # PS3.5 Table 6.2-1: the padding of a text value is insignificant (pydicom strips it when reading).
+        return bool(_text(vr, actual) == _text(vr, expected))
     return bool(actual == expected)
 
 

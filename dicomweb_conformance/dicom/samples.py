@@ -212,7 +212,7 @@ def run_patient_id(run_id: str, patient_name: str) -> str:
     return patient_id
 
 
-def _stamp_run(ds: Dataset, run_id: str) -> None:
+def stamp_run(ds: Dataset, run_id: str) -> None:
     ds.PatientID = run_patient_id(run_id, str(ds.get("PatientName", "")))
     ds.AccessionNumber = run_id[:_SH_MAX]
 
@@ -278,7 +278,7 @@ def tutorial_instances(
     for name, ds in tutorial_datasets().items():
         if not keep_uids:
             remap_uids(ds, remap)
-        _stamp_run(ds, run_id)
+        stamp_run(ds, run_id)
         instances[name] = instance_from_dataset(name, ds)
     return instances
 
@@ -353,7 +353,7 @@ def synthetic_instance(
     _set_series_and_image(ds, modality, 1, 1)
     ds.SeriesDescription = name
     _set_pixels(ds, _synthetic_pixels(frames, rows, columns, samples_per_pixel))
-    _stamp_run(ds, run_id)
+    stamp_run(ds, run_id)
     if extra is not None:
         stamped = ds.PatientID
         extra(ds)

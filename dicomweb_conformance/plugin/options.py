@@ -23,7 +23,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="remove what interrupted earlier runs left on the target, then stop",
     )
     group.addoption(
-        "--dicomweb-keep-uids", action="store_true", help="store the tutorial's literal UIDs instead of fresh ones"
+        "--dicomweb-samples",
+        help="a folder of your own DICOM files: each one drives the per-file scenarios (default: the built-in "
+        "corpus) [env DICOMWEB_SAMPLES, target file [samples] dir]",
+    )
+    group.addoption(
+        "--dicomweb-keep-uids",
+        action="store_true",
+        help="store the tutorial's and the sample files' literal UIDs instead of fresh ones",
     )
     group.addoption(
         "--dicomweb-strict", action="store_true", help="a failed SHOULD fails the run (default: NON-STRICT, reported)"

@@ -86,17 +86,27 @@ def _apply_requirement(item: pytest.Item, requirement: Requirement, state: RunSt
         item.stash[NOT_APPLICABLE_KEY] = reason
         item.add_marker(pytest.mark.skip(reason=f"{Outcome.NOT_APPLICABLE.value}: {reason}"))
         return
-    deviation = applicable_deviation(state.target.deviations, requirement.id, item.nodeid, state.server.version)
+    deviation = applicable_deviation(
+        state.target.deviations, requirement.id, item.nodeid, state.server.version, _sample_syntax(item)
+    )
     if deviation is not None:
         item.stash[DEVIATION_KEY] = deviation
 
 
+def _sample_syntax(item: pytest.Item) -> str:
+    """The stored transfer syntax of the sample file a per-file check runs on ("" for any other check)."""
+    callspec = getattr(item, "callspec", None)
+    source = callspec.params.get("sample_source") if callspec is not None else None
+    return str(getattr(source, "transfer_syntax", "") or "")
+
+
 def applicable_deviation(
-    deviations: tuple[Deviation, ...], requirement: str, nodeid: str, version: str | None
+    deviations: tuple[Deviation, ...], requirement: str, nodeid: str, version: str | None, syntax: str | None = None
 ) -> Deviation | None:
-    """The first deviation naming this check (by test, else requirement) for this server version."""
+    """The first deviation naming this check (by test, else requirement) for this server version (and, for a
+    per-file check, the sample file's transfer syntax)."""
     for deviation in deviations:
-        if deviation.matches(requirement, nodeid) and deviation.applies_to(version):
+        if deviation.matches(requirement, nodeid, syntax) and deviation.applies_to(version):
             return deviation
     return None
 

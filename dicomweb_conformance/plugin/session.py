@@ -82,6 +82,7 @@ def _configured_target(config: pytest.Config, target_file: str | None = None) ->
         "auth": config.getoption("dicomweb_auth"),
         "ca_bundle": config.getoption("dicomweb_ca_bundle"),
         "insecure": config.getoption("dicomweb_insecure"),
+        "samples": config.getoption("dicomweb_samples"),
     }
     target = resolve_target(cli)
     if workerinput.get("dicomweb_url"):

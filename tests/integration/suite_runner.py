@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import requests
 
 from dicomweb_conformance.config.catalog import Outcome, load_catalog
 from dicomweb_conformance.config.target import TargetConfig
+from dicomweb_conformance.corpora.sample_files import built_in_sources
 from dicomweb_conformance.plugin.outcomes import applicable_deviation
 from dicomweb_conformance.reporting.results import validate
 
@@ -88,20 +90,40 @@ def start_suite(reports: Path, *args: str, env: dict[str, str] | None = None) ->
     )
 
 
-def declared_outcomes(target: TargetConfig, requirements: dict[str, str], server_version: str | None) -> dict[str, str]:
+def declared_outcomes(
+    target: TargetConfig,
+    requirements: dict[str, str],
+    server_version: str | None,
+    sample_syntaxes: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """What the target file says each check should give on this server version: NOT-APPLICABLE, KNOWN-DEVIATION
-    or PASS."""
+    or PASS. `sample_syntaxes`: the stored syntax of each sample file by case id (default: the built-in corpus)."""
     catalog = load_catalog()
+    syntaxes = sample_syntaxes if sample_syntaxes is not None else built_in_syntaxes()
     expected = {}
     for nodeid, requirement_id in requirements.items():
         requirement = catalog[requirement_id]
+        syntax = _sample_syntax(nodeid, syntaxes) if "suites/samples/" in nodeid else ""
         if requirement.not_applicable_because(target):
             expected[nodeid] = Outcome.NOT_APPLICABLE.value
-        elif applicable_deviation(target.deviations, requirement_id, nodeid, server_version):
+        elif applicable_deviation(target.deviations, requirement_id, nodeid, server_version, syntax):
             expected[nodeid] = Outcome.KNOWN_DEVIATION.value
         else:
             expected[nodeid] = Outcome.PASS.value
     return expected
+
+
+def built_in_syntaxes() -> dict[str, str]:
+    return {source.case_id: source.transfer_syntax for source in built_in_sources()}
+
+
+def _sample_syntax(nodeid: str, syntaxes: Mapping[str, str]) -> str:
+    """The syntax of the file a per-file check ran on: its id is the case id, or the case id, '-' and a parameter."""
+    parameters = nodeid.split("[", 1)[1].removesuffix("]")
+    for case_id, syntax in syntaxes.items():
+        if parameters == case_id or parameters.startswith(case_id + "-"):
+            return syntax
+    raise KeyError(f"{nodeid}: no sample file of that id")
 
 
 def orthanc_instances(rest_url: str, auth: tuple[str, str] | None = None) -> list[str]:

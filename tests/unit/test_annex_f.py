@@ -227,7 +227,11 @@ SAME_VALUE_CASES = [
     ("PN", {"Alphabetic": "Doe"}, "", False),
     ("LO", None, "", False),
     ("LO", None, None, True),
-    ("LO", "A", "A ", False),
+    # PS3.5 Table 6.2-1: an LO's leading and trailing spaces are insignificant (the depth checks' canonical form
+    # said so already; this oracle compared the padding until a real file's odd-length value showed it).
+    ("LO", "A", "A ", True),
+    ("LO", "A", "B ", False),
+    ("ST", " A", "A", False),
     ("AT", "00181063", "00181063", True),
     ("UI", "1.2", "1.2", True),
 ]
