@@ -39,6 +39,7 @@ class StoredSample:
     undecodable: str | None
     store_failure: ConformanceFailure | None = None
     refusal: str | None = None  # the server declined the file with a FailureReason (PS3.18 10.5.3)
+    refusal_problem: ConformanceFailure | None = None  # what is wrong with the refusal itself
 
     @property
     def lossy(self) -> bool:
@@ -73,15 +74,17 @@ def describe(instance: SampleInstance) -> StoredSample:
 
 
 def store_sample(dicomweb: Dicomweb, sample: StoredSample) -> StoredSample:
-    """STOW the file (ledger first) and wait until QIDO finds it. A refusal with a FailureReason for it is the
-    server's right (PS3.18 10.5.3: 409 with a Failed SOP Sequence); any other refusal is a failure."""
+    """STOW the file (ledger first) and wait until QIDO finds it. A 409 whose Failed SOP Sequence gives a
+    FailureReason declines the file (PS3.18 10.5.3: the server need not store every SOP Class or syntax): its
+    checks are NOT-APPLICABLE, and test_stored judges the refusal itself. Any other refusal is a failure."""
     instance = sample.instance
     what = f"storing {instance.name}"
     response = dicomweb.store([instance])
-    reason = _failure_reason(response, instance)
-    if response.status_code == 409 and reason is not None:
+    declined = _declining_item(response) if response.status_code == 409 else None
+    if declined is not None:
         dicomweb.forget([instance.sop_instance_uid])
-        sample.refusal = f"409, FailureReason {reason}"
+        sample.refusal = f"409, FailureReason {_reason(declined)}"
+        sample.refusal_problem = _refusal_problem(declined, instance, response)
         return sample
     try:
         check_successful_store(response, [instance], what)
@@ -93,16 +96,35 @@ def store_sample(dicomweb: Dicomweb, sample: StoredSample) -> StoredSample:
     return sample
 
 
-def _failure_reason(response: requests.Response, instance: SampleInstance) -> str | None:
+def _declining_item(response: requests.Response) -> dict[str, object] | None:
+    """The one Failed SOP Sequence item of a single-instance store that carries a FailureReason."""
     try:
         dataset = store_response_dataset(response, "store")
     except ConformanceFailure:
         return None
-    for item in values(dataset, "FailedSOPSequence"):
-        if isinstance(item, dict) and first(item, "ReferencedSOPInstanceUID") == instance.sop_instance_uid:
-            reason = first(item, "FailureReason")
-            return None if reason is None else f"0x{int(reason):04X}"
-    return None
+    items = [item for item in values(dataset, "FailedSOPSequence") if isinstance(item, dict)]
+    return items[0] if len(items) == 1 and first(items[0], "FailureReason") is not None else None
+
+
+def _reason(item: dict[str, object]) -> str:
+    reason = first(item, "FailureReason")
+    return f"0x{int(reason):04X}" if isinstance(reason, int | float) else repr(reason)
+
+
+def _refusal_problem(
+    item: dict[str, object], instance: SampleInstance, response: requests.Response
+) -> ConformanceFailure | None:
+    """PS3.18 Table 10.5.3-2 (Annex I.2): a Failed SOP Sequence item names the SOP Class and Instance it refused."""
+    named = (first(item, "ReferencedSOPClassUID"), first(item, "ReferencedSOPInstanceUID"))
+    if named == (instance.sop_class_uid, instance.sop_instance_uid):
+        return None
+    return fail(
+        f"storing {instance.name}: the refusal does not name the instance it refused",
+        expected=f"ReferencedSOPClassUID {instance.sop_class_uid}, ReferencedSOPInstanceUID "
+        f"{instance.sop_instance_uid}",
+        actual=f"{named[0]!r}, {named[1]!r}",
+        response=response,
+    )
 
 
 def check_decoded_pixels(

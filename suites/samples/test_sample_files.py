@@ -36,6 +36,7 @@ from dicomweb_conformance.dicom.annex_f import metadata_differences, reference_j
 from dicomweb_conformance.dicom.codecs import ENCAPSULATED_MEDIA_TYPES, NATIVE_SYNTAXES, decode_frames
 from dicomweb_conformance.dicom.images import ImageFormatError, jpeg_header
 from dicomweb_conformance.dicom.part10 import EXPLICIT_VR_LITTLE_ENDIAN, instance_difference
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.suites.delete.deletion import check_instance_gone, delete
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import DICOM_JSON, Dicomweb, instance_path
@@ -46,8 +47,9 @@ PROBLEMS_SHOWN = 8
 @pytest.mark.req("DW-DATA-001")
 def test_stored(stored_sample: StoredSample) -> None:
     """The file is stored: 200 naming it in ReferencedSOPSequence, then found by QIDO (a FailureReason: declined)."""
-    if stored_sample.store_failure is not None:
-        raise stored_sample.store_failure
+    for failure in (stored_sample.store_failure, stored_sample.refusal_problem):
+        if failure is not None:
+            raise failure
     stored_sample.require_stored()
 
 
@@ -55,7 +57,7 @@ def test_stored(stored_sample: StoredSample) -> None:
 def test_any_syntax_is_the_stored_file(client: DicomwebClient, stored_sample: StoredSample) -> None:
     """transfer-syntax=* answers the stored file, or its Explicit VR Little Endian form with the same pixels."""
     instance = stored_sample.require_stored()
-    what = f"{instance.name} with transfer-syntax=*"
+    what = f"{_named(instance)} with transfer-syntax=*"
     parts = retrieve_dicom(client, instance_path(instance), dicom_accept("*"), what)
     check_instances(parts, [instance], what)
     check_declared_syntax(parts, what)
@@ -76,7 +78,7 @@ def test_any_syntax_is_the_stored_file(client: DicomwebClient, stored_sample: St
 def test_default_syntax(client: DicomwebClient, stored_sample: StoredSample) -> None:
     """With no transfer-syntax: Explicit VR Little Endian with the same attributes and pixels, or 406; never 5xx."""
     instance = stored_sample.require_stored()
-    what = f"{instance.name}, no transfer-syntax"
+    what = f"{_named(instance)}, no transfer-syntax"
     response = client.get(instance_path(instance), accept=dicom_accept())
     if response.status_code == 406 and instance.transfer_syntax_uid != EXPLICIT_VR_LITTLE_ENDIAN:
         return  # PS3.18 8.7.8.1 step 5: the server cannot make the default syntax out of this file
@@ -93,6 +95,10 @@ def test_default_syntax(client: DicomwebClient, stored_sample: StoredSample) -> 
             response=response,
         )
     _check_same_instance(stored_sample, part.content, part.syntax, what)
+
+
+def _named(instance: SampleInstance) -> str:
+    return f"{instance.name} (stored in {instance.transfer_syntax_uid})"
 
 
 def _check_same_instance(sample: StoredSample, content: bytes, syntax: str, what: str) -> None:
@@ -179,7 +185,8 @@ def test_found_by_attribute(client: DicomwebClient, stored_sample: StoredSample,
     response = client.get(path, accept=DICOM_JSON, params=params)
     uid_key, uid = ("0020000D", instance.study_uid) if route == "studies" else ("0020000E", instance.series_uid)
     what = f"{route} search by {keyword}={text!r} for {instance.name}"
-    expect_status(response, 200, what)
+    if response.status_code != 204:
+        expect_status(response, 200, what)
     # Other files of this run may share the patient: the file's study or series is among the matches.
     found = _matched_uids(response, uid_key, what)
     if uid not in found:
@@ -187,6 +194,8 @@ def test_found_by_attribute(client: DicomwebClient, stored_sample: StoredSample,
 
 
 def _matched_uids(response: requests.Response, uid_key: str, what: str) -> list[str]:
+    if response.status_code == 204:
+        return []  # reference 1.3 (azure profile): an empty search answers 204; the caller judges the emptiness
     body = json_body(response, what)
     if not isinstance(body, list):
         raise fail(f"{what}: not a JSON array", expected="[{...}]", actual=str(body)[:200], response=response)
@@ -262,7 +271,7 @@ def _check_frames(
     image, stored_frames = sample.require_pixels()
     instance = sample.instance
     numbers = _frame_numbers(len(stored_frames))[which]
-    what = f"frames {','.join(map(str, numbers))} of {instance.name}, {how}"
+    what = f"frames {','.join(map(str, numbers))} of {_named(instance)}, {how}"
     response = client.get(f"{instance_path(instance)}/frames/{','.join(map(str, numbers))}", accept=accept)
     if response.status_code == 406 and (
         exact or (default and instance.transfer_syntax_uid != EXPLICIT_VR_LITTLE_ENDIAN)
@@ -299,7 +308,7 @@ def test_rendered(client: DicomwebClient, stored_sample: StoredSample) -> None:
     """The rendered instance is a JPEG of the image's size (PS3.18 10.4.1.1.3, 8.7.4)."""
     image, _ = stored_sample.require_pixels()
     instance = stored_sample.instance
-    what = f"rendered {instance.name}"
+    what = f"rendered {_named(instance)}"
     response = client.get(f"{instance_path(instance)}/rendered", accept="image/jpeg")
     expect_status(response, 200, what)
     try:
