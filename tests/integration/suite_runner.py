@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,8 @@ import requests
 
 from dicomweb_conformance.config.catalog import Outcome, load_catalog
 from dicomweb_conformance.config.target import TargetConfig
-from dicomweb_conformance.corpora.sample_files import built_in_sources
+from dicomweb_conformance.corpora.sample_files import SampleSource, built_in_sources, parse
+from dicomweb_conformance.dicom.codecs import NATIVE_SYNTAXES
 from dicomweb_conformance.plugin.outcomes import applicable_deviation
 from dicomweb_conformance.reporting.results import validate
 
@@ -90,40 +91,76 @@ def start_suite(reports: Path, *args: str, env: dict[str, str] | None = None) ->
     )
 
 
+@dataclass(frozen=True)
+class SampleFacts:
+    """What decides a per-file check's declared outcome, besides the target file: the stored syntax (deviations
+    name syntaxes), and what the file lacks (a check of what it lacks is NOT-APPLICABLE)."""
+
+    syntax: str
+    has_pixels: bool
+    searchable: frozenset[str]  # the attributes test_found_by_attribute can search it by
+
+
+# Per-file checks NOT-APPLICABLE to a file without pixel data, and to one whose pixel data is native.
+_NEED_PIXELS = ("test_frames_", "test_rendered[")
+_NEED_COMPRESSION = ("test_frames_natural_media_type[",)
+
+
+def sample_facts(sources: Iterable[SampleSource]) -> dict[str, SampleFacts]:
+    facts = {}
+    for source in sources:
+        ds = parse(source.read())
+        searchable = {"AccessionNumber"}  # the run stamps it on every file
+        searchable |= {k for k in ("PatientName", "StudyDate", "Modality") if ds.get(k)}
+        facts[source.case_id] = SampleFacts(source.transfer_syntax, "PixelData" in ds, frozenset(searchable))
+    return facts
+
+
 def declared_outcomes(
     target: TargetConfig,
     requirements: dict[str, str],
     server_version: str | None,
-    sample_syntaxes: Mapping[str, str] | None = None,
+    samples: Mapping[str, SampleFacts] | None = None,
 ) -> dict[str, str]:
     """What the target file says each check should give on this server version: NOT-APPLICABLE, KNOWN-DEVIATION
-    or PASS. `sample_syntaxes`: the stored syntax of each sample file by case id (default: the built-in corpus)."""
+    or PASS. `samples`: the facts of each sample file by case id (default: the built-in corpus)."""
     catalog = load_catalog()
-    syntaxes = sample_syntaxes if sample_syntaxes is not None else built_in_syntaxes()
+    facts = samples if samples is not None else built_in_facts()
     expected = {}
     for nodeid, requirement_id in requirements.items():
         requirement = catalog[requirement_id]
-        syntax = _sample_syntax(nodeid, syntaxes) if "suites/samples/" in nodeid else ""
-        if requirement.not_applicable_because(target):
+        sample = _sample_of(nodeid, facts) if "suites/samples/" in nodeid else None
+        if requirement.not_applicable_because(target) or (sample and _not_applicable_to(nodeid, *sample)):
             expected[nodeid] = Outcome.NOT_APPLICABLE.value
-        elif applicable_deviation(target.deviations, requirement_id, nodeid, server_version, syntax):
+        elif applicable_deviation(
+            target.deviations, requirement_id, nodeid, server_version, sample[1].syntax if sample else ""
+        ):
             expected[nodeid] = Outcome.KNOWN_DEVIATION.value
         else:
             expected[nodeid] = Outcome.PASS.value
     return expected
 
 
-def built_in_syntaxes() -> dict[str, str]:
-    return {source.case_id: source.transfer_syntax for source in built_in_sources()}
+def built_in_facts() -> dict[str, SampleFacts]:
+    return sample_facts(built_in_sources())
 
 
-def _sample_syntax(nodeid: str, syntaxes: Mapping[str, str]) -> str:
-    """The syntax of the file a per-file check ran on: its id is the case id, or the case id, '-' and a parameter."""
+def _sample_of(nodeid: str, facts: Mapping[str, SampleFacts]) -> tuple[str, SampleFacts]:
+    """The file a per-file check ran on: its id is the case id, or the case id, '-' and a parameter."""
     parameters = nodeid.split("[", 1)[1].removesuffix("]")
-    for case_id, syntax in syntaxes.items():
+    for case_id, fact in facts.items():
         if parameters == case_id or parameters.startswith(case_id + "-"):
-            return syntax
+            return parameters.removeprefix(case_id).removeprefix("-"), fact
     raise KeyError(f"{nodeid}: no sample file of that id")
+
+
+def _not_applicable_to(nodeid: str, parameter: str, fact: SampleFacts) -> bool:
+    check = nodeid.split("::")[-1]
+    if check.startswith(_NEED_PIXELS) and not fact.has_pixels:
+        return True
+    if check.startswith(_NEED_COMPRESSION) and fact.syntax in NATIVE_SYNTAXES:
+        return True
+    return check.startswith("test_found_by_attribute[") and parameter not in fact.searchable
 
 
 def orthanc_instances(rest_url: str, auth: tuple[str, str] | None = None) -> list[str]:
