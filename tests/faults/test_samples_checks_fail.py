@@ -10,7 +10,7 @@ proxy in front of a real Orthanc (standard profile), on a small sample folder of
 The folder holds three built-in corpus files, each compressed so that no check is NOT-APPLICABLE (DW-DATA-009 is for
 compressed files only, and a requirement is judged on all its checks at once): JPEG-LS lossless (CT, 16-bit signed),
 JPEG baseline (RGB, lossy) and JPEG-LS lossless multi-frame (Enhanced MR, 120 frames). DW-DATA-012 (DELETE) needs the
-`delete` capability, which Orthanc does not claim: it is NOT-APPLICABLE here, so in no table.
+`delete` capability, which Orthanc does not claim: it is judged on the Azure facade over Orthanc (azure profile).
 
 The cases, their runs and the tests are those of area_harness.py; the rules are in rules_samples.py.
 """
@@ -22,10 +22,12 @@ from pathlib import Path
 
 from dicomweb_conformance.corpora.compressed import built_in_files
 from tests.faults.area_harness import BY_REQUIREMENT, FaultArea, suite_pool_fixture
-from tests.faults.rules import ProxyRule
+from tests.faults.rules import FAULTS, ProxyRule
 from tests.faults.rules_samples import SAMPLE_FAULTS, SAMPLE_REPAIRS
 
 SAMPLE_CHECKS = ["suites/samples/test_sample_files.py"]
+# The per-file faults, and the delete fault of the Azure rules (rules.py): a 204 that deletes nothing.
+_FAULTS = SAMPLE_FAULTS | {"del-instance-204-without-deleting": FAULTS["del-instance-204-without-deleting"]}
 SAMPLE_FILES = ("ct16s_jpegls_lossless.dcm", "rgb_jpeg_baseline.dcm", "enhmr120_jpegls_lossless.dcm")
 
 
@@ -43,7 +45,7 @@ class Expectation:
     def rules(self, fault: str | None) -> tuple[ProxyRule, ...]:
         # The repair is outermost (FaultProxy applies the first rule outermost): the fault breaks the repaired answer.
         repair = (SAMPLE_REPAIRS[self.repair],) if self.repair else ()
-        return repair + ((SAMPLE_FAULTS[fault],) if fault else ())
+        return repair + ((_FAULTS[fault],) if fault else ())
 
 
 _FRAMES = ("sample-frames-garbled",)
@@ -62,6 +64,12 @@ ORTHANC_CASES: dict[str, Expectation] = {
     "DW-DATA-009": Expectation((*_FRAMES, "sample-natural-frames-mislabelled")),
     "DW-DATA-010": Expectation(("sample-mismatch-served",)),
     "DW-DATA-011": Expectation(("sample-rendered-not-an-image",)),
+}
+
+# DW-DATA-012 needs `delete`, which only the facade claims; the others are judged on Orthanc above (the facade
+# forwards WADO and QIDO to Orthanc).
+FACADE_CASES: dict[str, Expectation] = {
+    "DW-DATA-012": Expectation(("del-instance-204-without-deleting",)),
 }
 
 
@@ -83,13 +91,15 @@ def sample_folder_copy(target: Path, destination: Path) -> Path:
 SAMPLES = FaultArea(
     name="samples",
     selection=SAMPLE_CHECKS,
-    tables={"orthanc": ORTHANC_CASES},
+    tables={"orthanc": ORTHANC_CASES, "facade": FACADE_CASES},
     keying=BY_REQUIREMENT,
     target_copy=sample_folder_copy,
+    judged_elsewhere={"facade": set(ORTHANC_CASES)},
 )
 
 suite_pool = suite_pool_fixture(SAMPLES.name)
 orthanc_plan = SAMPLES.plan_fixture("orthanc")
+facade_plan = SAMPLES.plan_fixture("facade")
 plan = SAMPLES.case_plan_fixture()
 
 test_every_samples_requirement_is_covered = SAMPLES.coverage_test()
