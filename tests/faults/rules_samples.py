@@ -1,0 +1,223 @@
+"""Proxy rules for the per-file scenarios (suites/samples/test_sample_files.py). Each fault breaks one promise
+those checks verify, on the requests only they make (a sample file's instance, frames, metadata, searches); each
+repair hides what Orthanc 1.10.1 does to the files of the fault module's sample folder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from io import BytesIO
+
+import pydicom
+
+from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
+from tests.faults.rules import (
+    INSTANCE,
+    INSTANCE_METADATA,
+    Json,
+    MimePart,
+    ProxyRule,
+    answer,
+    distort,
+    distort_each_dataset,
+    distort_parts,
+    search_by_patient_id_only,
+)
+from tests.faults.rules_wado import ANY_FRAMES, INSTANCE_RENDERED
+
+EXPLICIT_VR_BIG_ENDIAN = "1.2.840.10008.1.2.2"
+JPEG_LOSSLESS_SV1 = "1.2.840.10008.1.2.4.70"
+PIXEL_DATA = "7FE00010"
+_NO_SYNTAX = r"^(?!.*transfer-syntax)"
+_ANY_SYNTAX = r"transfer-syntax=\*"
+# A frame media type asked for with a syntax it cannot hold (PS3.18 Table 8.7.3-4): image/jp2 with anything but
+# JPEG 2000, image/jls with anything but JPEG-LS.
+_MISMATCH = (
+    r'type="?image/(?:jp2"?; transfer-syntax=(?!1\.2\.840\.10008\.1\.2\.4\.9[0-3])'
+    r'|jls"?; transfer-syntax=(?!1\.2\.840\.10008\.1\.2\.4\.8[01]))'
+)
+_NATURAL_TYPE = r'type="?image/(?:jpeg|jls|jp2|dicom-rle)'
+_UID_SEARCH = r"(?:StudyInstanceUID|SeriesInstanceUID|SOPInstanceUID)="
+_SEARCHES = r"/(?:studies|series|instances)$"
+
+
+def _garble_second_half(part: MimePart) -> MimePart:
+    # Half the frame, not one byte: one flipped byte in a lossy JPEG can stay within the decoder allowance the check
+    # grants (rgb_jpeg_baseline: at most 11 off). The last two bytes (a JPEG's EOI marker) are kept.
+    middle = len(part.content) // 2
+    garbled = bytes(byte ^ 0x5A for byte in part.content[middle:-2])
+    return part.with_content(part.content[:middle] + garbled + part.content[-2:])
+
+
+def _each_part(change: Callable[[MimePart], MimePart]) -> Callable[[list[MimePart]], list[MimePart]]:
+    return lambda parts: [change(part) for part in parts]
+
+
+def _without_patient_name(part: MimePart) -> MimePart:
+    """The part re-written in its own transfer syntax, without PatientName: not the stored file any more."""
+    dataset = pydicom.dcmread(BytesIO(part.content))
+    del dataset.PatientName
+    written = BytesIO()
+    dataset.save_as(written)
+    return part.with_content(written.getvalue())
+
+
+def _declare_syntax(syntax: str) -> Callable[[MimePart], MimePart]:
+    def declare(part: MimePart) -> MimePart:
+        kind = part.content_type.split(";")[0].strip()
+        return part.with_content_type(f"{kind}; transfer-syntax={syntax}")
+
+    return declare
+
+
+def _as_stored_frames(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """Serve the stored representation whatever was asked: a server that ignores the Accept's media type."""
+    return forward(request.with_headers(accept='multipart/related; type="application/octet-stream"; transfer-syntax=*'))
+
+
+def _in_big_endian(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """A default retrieve answered in Explicit VR Big Endian (PS3.18 8.7.3: retired, and not the default)."""
+    accept = f"{request.headers.get('Accept', '')}; transfer-syntax={EXPLICIT_VR_BIG_ENDIAN}"
+    return forward(request.with_headers(accept=accept))
+
+
+def _drop_patient_name(dataset: dict[str, Json]) -> dict[str, Json]:
+    return {key: value for key, value in dataset.items() if key != "00100010"}
+
+
+def _repeat_first_match(response: ProxyResponse) -> ProxyResponse:
+    matches = json.loads(response.body)
+    return response.with_body(json.dumps(matches + matches[:1]).encode()) if matches else response
+
+
+def _with_pixel_data_uri(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """Orthanc 1.10.1 leaves encapsulated Pixel Data out of an instance's metadata; PS3.18 10.4.3.3.2 wants it as a
+    BulkDataURI. Encapsulated Pixel Data is OB (PS3.5 A.4)."""
+    uri = f"http://{request.headers.get('Host', '')}{request.path.removesuffix('/metadata')}/bulk/7fe00010"
+
+    def added(dataset: dict[str, Json]) -> dict[str, Json]:
+        if PIXEL_DATA in dataset:
+            return dataset
+        return dataset | {PIXEL_DATA: {"vr": "OB", "BulkDataURI": uri}}
+
+    return distort_each_dataset(added)(request, forward)
+
+
+def _rule(
+    name: str,
+    breaks: str,
+    path: str,
+    action: Callable[[ProxyRequest, Forward], ProxyResponse],
+    *,
+    accept: str | None = None,
+    query: str | None = None,
+) -> ProxyRule:
+    return ProxyRule(name, breaks, "GET", path, action, accept=accept, query=query)
+
+
+SAMPLE_FAULTS: dict[str, ProxyRule] = {
+    rule.name: rule
+    for rule in [
+        ProxyRule(
+            "sample-stow-500", "a valid file is stored", "POST", r"/studies$", answer(500), content_type="^multipart"
+        ),
+        # Not a flipped pixel byte: the check decodes a returned compressed file unguarded, so a corrupt bitstream
+        # there is a SUITE-ERROR, not a FAIL (reported to the lead; suites/samples/test_sample_files.py).
+        _rule(
+            "sample-any-syntax-drops-patient-name",
+            "transfer-syntax=* answers the stored file",
+            INSTANCE,
+            distort_parts(_each_part(_without_patient_name)),
+            accept=_ANY_SYNTAX,
+        ),
+        _rule(
+            "sample-default-syntax-500",
+            "a default retrieve is never a server error",
+            INSTANCE,
+            answer(500),
+            accept=_NO_SYNTAX,
+        ),
+        _rule(
+            "sample-default-syntax-big-endian",
+            "a default retrieve is Explicit VR Little Endian",
+            INSTANCE,
+            _in_big_endian,
+            accept=_NO_SYNTAX,
+        ),
+        _rule(
+            "sample-metadata-drops-patient-name",
+            "metadata is the file's DICOM JSON",
+            INSTANCE_METADATA,
+            distort_each_dataset(_drop_patient_name),
+        ),
+        _rule(
+            "sample-uid-search-repeats-a-match",
+            "a UID search finds exactly the stored entity",
+            _SEARCHES,
+            distort(_repeat_first_match),
+            query=_UID_SEARCH,
+        ),
+        _rule(
+            "sample-attribute-search-finds-nothing",
+            "a search by the file's attributes finds it",
+            _SEARCHES,
+            distort(lambda response: response.with_body(b"[]")),
+            query=r"PatientID=",
+        ),
+        _rule(
+            "sample-frames-garbled",
+            "each frame decodes to the stored frame",
+            ANY_FRAMES,
+            distort_parts(_each_part(_garble_second_half)),
+        ),
+        _rule(
+            "sample-frames-default-500",
+            "default frames are never a server error",
+            ANY_FRAMES,
+            answer(500),
+            accept=_NO_SYNTAX,
+        ),
+        _rule(
+            "sample-natural-frames-mislabelled",
+            "a part's transfer-syntax is the syntax of its bytes",
+            ANY_FRAMES,
+            distort_parts(_each_part(_declare_syntax(JPEG_LOSSLESS_SV1))),
+            accept=_NATURAL_TYPE,
+        ),
+        _rule(
+            "sample-mismatch-served",
+            "a media type with a syntax it cannot hold is refused",
+            ANY_FRAMES,
+            _as_stored_frames,
+            accept=_MISMATCH,
+        ),
+        _rule(
+            "sample-rendered-not-an-image",
+            "a rendered body is the image it claims",
+            INSTANCE_RENDERED,
+            distort(lambda response: response.with_body(b"this is not an image")),
+        ),
+    ]
+}
+
+# Hide what Orthanc 1.10.1 does to the fault module's sample files, so the checks it breaks can be seen passing.
+SAMPLE_REPAIRS: dict[str, ProxyRule] = {
+    rule.name: rule
+    for rule in [
+        _rule(
+            "repair-sample-pixel-data-uri",
+            "gives encapsulated Pixel Data its BulkDataURI in the metadata",
+            INSTANCE_METADATA,
+            _with_pixel_data_uri,
+        ),
+        # Orthanc does not percent-decode query values (DW-QIDO-170), and the proxy cannot forward a raw '^': requests
+        # quotes it again. PatientID alone names the file's study here (the run id is in it).
+        _rule(
+            "repair-sample-patient-name",
+            "searches by PatientID alone",
+            _SEARCHES,
+            search_by_patient_id_only,
+            query="PatientName=",
+        ),
+    ]
+}
