@@ -130,15 +130,26 @@ def declared_outcomes(
     for nodeid, requirement_id in requirements.items():
         requirement = catalog[requirement_id]
         sample = _sample_of(nodeid, facts) if "suites/samples/" in nodeid else None
+        syntax = sample[1].syntax if sample else ""
+        deviation = applicable_deviation(target.deviations, requirement_id, nodeid, server_version, syntax)
         if requirement.not_applicable_because(target) or (sample and _not_applicable_to(nodeid, *sample)):
             expected[nodeid] = Outcome.NOT_APPLICABLE.value
-        elif applicable_deviation(
-            target.deviations, requirement_id, nodeid, server_version, sample[1].syntax if sample else ""
-        ):
+        elif sample and _declined(target, nodeid, server_version, syntax):
+            expected[nodeid] = Outcome.NOT_APPLICABLE.value  # the server declines the file: nothing to check
+        elif deviation:
             expected[nodeid] = Outcome.KNOWN_DEVIATION.value
         else:
             expected[nodeid] = Outcome.PASS.value
     return expected
+
+
+def _declined(target: TargetConfig, nodeid: str, server_version: str | None, syntax: str) -> bool:
+    """A file the target declares it declines (a 409 deviation of DW-DATA-001): its other checks have no verdict."""
+    if "::test_stored[" in nodeid:
+        return False
+    stored = nodeid.split("::")[0] + "::test_stored[" + nodeid.split("[", 1)[1]
+    deviation = applicable_deviation(target.deviations, "DW-DATA-001", stored, server_version, syntax)
+    return deviation is not None and 409 in deviation.statuses
 
 
 def built_in_facts() -> dict[str, SampleFacts]:
