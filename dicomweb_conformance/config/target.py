@@ -71,6 +71,9 @@ class TargetConfig:
     server_version_field: str = "version"
     target_file: Path | None = None
     samples_dir: Path | None = None  # the user's own DICOM files (--dicomweb-samples); None: the built-in corpus
+    # [transfer_syntaxes]: what the target claims to store as sent, and to transcode frames into (no claim: none).
+    stores_syntaxes: tuple[str, ...] = ()
+    transcodes_to: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -231,12 +234,23 @@ def resolve_target(cli: Mapping[str, Any], environ: Mapping[str, str] | None = N
         launch=None if url_setting.value is not None else launch,
         target_file=file_path,
         samples_dir=samples,
+        stores_syntaxes=_syntax_list(file_data, file_name, "stores"),
+        transcodes_to=_syntax_list(file_data, file_name, "transcodes_to"),
         sources={"base_url": url_setting.source},
         server_name=server.get("name"),
         server_version_url=server.get("version_url"),
         server_version_field=str(server.get("version_field", "version")),
         **timing,
     )
+
+
+def _syntax_list(file_data: Mapping[str, Any], file_name: str, key: str) -> tuple[str, ...]:
+    value = file_data.get("transfer_syntaxes", {}).get(key, [])
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and re.fullmatch(r"[0-9]+(\.[0-9]+)*", v) for v in value
+    ):
+        raise ConfigError(f"{file_name} [transfer_syntaxes] {key} must be a list of transfer syntax UIDs")
+    return tuple(value)
 
 
 def _samples_dir(resolve: Resolver, file_path: Path | None) -> Path | None:

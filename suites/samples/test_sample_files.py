@@ -11,7 +11,7 @@ import pytest
 import requests
 from pydicom import dcmread
 
-from dicomweb_conformance.checks.common import expect_status, fail, json_body, not_applicable
+from dicomweb_conformance.checks.common import expect_status, fail, json_body, not_applicable, status_line
 from dicomweb_conformance.checks.retrieve import (
     check_declared_syntax,
     check_instances,
@@ -46,11 +46,19 @@ PROBLEMS_SHOWN = 8
 
 
 @pytest.mark.req("DW-DATA-001")
-def test_stored(stored_sample: StoredSample) -> None:
-    """The file is stored: 200 naming it in ReferencedSOPSequence, then found by QIDO (a FailureReason: declined)."""
+def test_stored(target: TargetConfig, stored_sample: StoredSample) -> None:
+    """The file is stored: 200 naming it in ReferencedSOPSequence, then found by QIDO (a FailureReason: declined,
+    unless the target claims to store the file's syntax)."""
     for failure in (stored_sample.store_failure, stored_sample.refusal_problem):
         if failure is not None:
             raise failure
+    syntax = stored_sample.instance.transfer_syntax_uid
+    if stored_sample.refusal is not None and syntax in target.stores_syntaxes:
+        raise fail(
+            f"{_named(stored_sample.instance)}: declined, though the target claims to store {syntax}",
+            expected="200, the file stored ([transfer_syntaxes] stores)",
+            actual=stored_sample.refusal,
+        )
     stored_sample.require_stored()
 
 
@@ -243,14 +251,25 @@ def _frame_numbers(count: int) -> dict[str, list[int]]:
 @pytest.mark.parametrize("which", ["first", "last", "list"])
 def test_frames_any_syntax(client: DicomwebClient, stored_sample: StoredSample, which: str) -> None:
     """Frames with transfer-syntax=*: each part labelled with a syntax its bytes are in, decoding to the frame."""
-    _check_frames(client, stored_sample, which, related_accept(OCTET_STREAM, "*"), "transfer-syntax=*")
+    accept = related_accept(OCTET_STREAM, "*")
+    _check_frames(client, stored_sample, which, accept, "transfer-syntax=*", wanted=None, may_refuse=False)
 
 
 @pytest.mark.req("DW-DATA-008")
 @pytest.mark.parametrize("which", ["first", "last", "list"])
 def test_frames_default_syntax(client: DicomwebClient, stored_sample: StoredSample, which: str) -> None:
     """Frames with no transfer-syntax: Explicit VR Little Endian decoding to the frame, or 406; never 5xx."""
-    _check_frames(client, stored_sample, which, related_accept(OCTET_STREAM), "no transfer-syntax", default=True)
+    compressed = stored_sample.instance.transfer_syntax_uid != EXPLICIT_VR_LITTLE_ENDIAN
+    accept = related_accept(OCTET_STREAM)
+    _check_frames(
+        client,
+        stored_sample,
+        which,
+        accept,
+        "no transfer-syntax",
+        wanted=EXPLICIT_VR_LITTLE_ENDIAN,
+        may_refuse=compressed,
+    )
 
 
 @pytest.mark.req("DW-DATA-009")
@@ -261,7 +280,29 @@ def test_frames_natural_media_type(client: DicomwebClient, stored_sample: Stored
     natural = ENCAPSULATED_MEDIA_TYPES.get(syntax)
     if natural is None:
         not_applicable(f"{stored_sample.instance.name} is not in a compressed syntax ({syntax})")
-    _check_frames(client, stored_sample, "list", related_accept(natural, syntax), f"{natural}; {syntax}", exact=True)
+    accept = related_accept(natural, syntax)
+    _check_frames(client, stored_sample, "list", accept, f"{natural}; {syntax}", wanted=syntax, may_refuse=True)
+
+
+# Two lossless syntaxes every image can be made into (PS3.5 A.4.3, A.4.4), each in its own frame media type.
+TRANSCODE_TARGETS = {"jpeg-ls": "1.2.840.10008.1.2.4.80", "jpeg2000": "1.2.840.10008.1.2.4.90"}
+
+
+@pytest.mark.req("DW-DATA-013")
+@pytest.mark.parametrize("into", list(TRANSCODE_TARGETS))
+def test_frames_transcoded(
+    client: DicomwebClient, target: TargetConfig, stored_sample: StoredSample, into: str
+) -> None:
+    """Frames asked for in another compressed syntax: in it, decoding to the stored frames, where the target claims
+    that transcoding ([transfer_syntaxes] transcodes_to); 406 or the same where it does not; never 5xx."""
+    stored_sample.require_pixels()
+    syntax = TRANSCODE_TARGETS[into]
+    if stored_sample.instance.transfer_syntax_uid == syntax:
+        not_applicable(f"{stored_sample.instance.name} is stored in {syntax} already")
+    claimed = syntax in target.transcodes_to
+    accept = related_accept(ENCAPSULATED_MEDIA_TYPES[syntax], syntax)
+    how = f"{accept} ({'claimed' if claimed else 'not claimed'} by the target)"
+    _check_frames(client, stored_sample, "first", accept, how, wanted=syntax, may_refuse=not claimed)
 
 
 @pytest.mark.req("DW-DATA-010")
@@ -291,31 +332,41 @@ def _check_frames(
     accept: str,
     how: str,
     *,
-    default: bool = False,
-    exact: bool = False,
+    wanted: str | None,
+    may_refuse: bool,
 ) -> None:
+    """GET the frames; `wanted`: the one syntax the parts must be in (None: the stored one or Explicit VR LE, as for
+    '*'); `may_refuse`: a 406 is a right answer (PS3.18 8.7.8.1 step 5: this representation cannot be made)."""
     image, stored_frames = sample.require_pixels()
     instance = sample.instance
+    stored = instance.transfer_syntax_uid
     numbers = _frame_numbers(len(stored_frames))[which]
     what = f"frames {','.join(map(str, numbers))} of {_named(instance)}, {how}"
     response = client.get(f"{instance_path(instance)}/frames/{','.join(map(str, numbers))}", accept=accept)
-    if response.status_code == 406 and (
-        exact or (default and instance.transfer_syntax_uid != EXPLICIT_VR_LITTLE_ENDIAN)
-    ):
-        return  # PS3.18 8.7.8.1 step 5: this representation of these frames cannot be made
+    if response.status_code == 406 and may_refuse:
+        return
+    if response.status_code != 200 and may_refuse:
+        raise fail(
+            f"{what}: neither the frames nor 406",
+            expected="200 with the frames, or 406 Not Acceptable (PS3.18 8.7.8.1 step 5)",
+            actual=status_line(response),
+            response=response,
+        )
     parts = frame_parts(response, what)
     if len(parts) != len(numbers):
         raise fail(f"{what}: wrong number of parts", expected=len(numbers), actual=len(parts), response=response)
-    wanted = instance.transfer_syntax_uid if exact else EXPLICIT_VR_LITTLE_ENDIAN if default else None
-    _check_part_syntaxes(parts, wanted, instance.transfer_syntax_uid, what, response)
-    native = decompressed(image) if instance.transfer_syntax_uid not in NATIVE_SYNTAXES else image
+    _check_part_syntaxes(parts, wanted, stored, what, response)
+    # A frame re-encoded out of a compressed one holds the decompressed image (RGB, not a compressed-only YBR form).
+    native = decompressed(image) if stored not in NATIVE_SYNTAXES else image
     check_part_labels(parts, native, image, what)
     returned = [
-        decode_returned_frame(part.content, part.syntax, native if part.syntax in NATIVE_SYNTAXES else image, what)
+        decode_returned_frame(part.content, part.syntax, image if part.syntax == stored else native, what)
         for part in parts
     ]
     expected = [stored_frames[n - 1] for n in numbers]
-    check_decoded_pixels(returned, expected, lossy=sample.lossy, bits_stored=image.bits_stored, what=what)
+    # In the stored syntax a frame is the stored bitstream; only a re-encoded lossy frame may differ.
+    lossy = sample.lossy and any(part.syntax != stored for part in parts)
+    check_decoded_pixels(returned, expected, lossy=lossy, bits_stored=image.bits_stored, what=what)
 
 
 def _check_part_syntaxes(

@@ -19,6 +19,7 @@ from dicomweb_conformance.corpora.sample_files import SampleSource, built_in_sou
 from dicomweb_conformance.dicom.codecs import NATIVE_SYNTAXES
 from dicomweb_conformance.plugin.outcomes import applicable_deviation
 from dicomweb_conformance.reporting.results import validate
+from dicomweb_conformance.suites.samples.test_sample_files import TRANSCODE_TARGETS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -170,6 +171,8 @@ def _not_applicable_to(nodeid: str, parameter: str, fact: SampleFacts) -> bool:
     if check.startswith(_NEED_PIXELS) and not fact.has_pixels:
         return True
     if check.startswith(_NEED_COMPRESSION) and fact.syntax in NATIVE_SYNTAXES:
+        return True
+    if check.startswith("test_frames_transcoded[") and TRANSCODE_TARGETS[parameter] == fact.syntax:
         return True
     return check.startswith("test_found_by_attribute[") and parameter not in fact.searchable
 
