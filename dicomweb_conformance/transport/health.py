@@ -64,6 +64,9 @@ class ServerHealth:
         self.last_answered: Exchange | None = None
         self.outage: Outage | None = None
         self._errors_in_a_row: list[Exchange] = []
+        # Once a stored instance was not found by QIDO within the visibility timeout, later waits ask once instead
+        # of polling: a broken index must not cost every corpus and every sample file its own timeout.
+        self.visibility_lost = False
 
     @property
     def down(self) -> bool:

@@ -71,14 +71,19 @@ class Dicomweb:
         return response.status_code == 200 and instance.sop_instance_uid in response.text
 
     def wait_visible(self, instances: Sequence[SampleInstance]) -> list[SampleInstance]:
-        """Poll QIDO until every instance is found; returns those still missing."""
+        """Poll QIDO until every instance is found; returns those still missing. After one wait of the run ran
+        out (transport/health.py, visibility_lost), ask once."""
         missing = list(instances)
+        health = self.client.health
 
         def probe() -> bool:
             missing[:] = [i for i in missing if not self.find_instance(i)]
             return not missing
 
-        poll(probe, timeout=self.target.visibility_timeout, interval=self.target.poll_interval)
+        timeout = 0.0 if health.visibility_lost else self.target.visibility_timeout
+        poll(probe, timeout=timeout, interval=self.target.poll_interval)
+        if missing:
+            health.visibility_lost = True
         return missing
 
     def store_and_wait(self, instances: Sequence[SampleInstance], *, what: str) -> requests.Response:
@@ -138,7 +143,7 @@ class Dicomweb:
         series_route = "/series/" in search.url
         return fail(
             f"{what}: {count} stored instance(s), first {instance.name}, never found by a SOPInstanceUID search "
-            f"within {self.target.visibility_timeout} s",
+            f"within {self.target.visibility_timeout} s (after the first wait that ran out, a wait asks once)",
             expected=f"the instance {instance.sop_instance_uid} in the answer",
             actual=f"{search.status_code} {search.text[:200]!r}",
             response=search,
