@@ -64,7 +64,20 @@ MARKERS = (
     "req(requirement_id): the catalogue requirement this check verifies (suites/catalog/*.toml)",
     "destructive: the check stores and deletes its own instances",
     "profile(name): the check applies only under this profile (standard or azure)",
+    "large: a gigabyte round trip, run only when asked for (-m large)",
 )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The `large` checks move a gigabyte each: they run only when a -m expression names them."""
+    if "large" in (config.option.markexpr or ""):
+        return
+    large = [item for item in items if item.get_closest_marker("large")]
+    if large:
+        config.hook.pytest_deselected(items=large)
+        items[:] = [item for item in items if not item.get_closest_marker("large")]
+
+
 WARNING_FILTERS = (
     "error::pytest.PytestUnknownMarkWarning",
     # pydicom 3.0 measures a read text value in bytes, PS3.5 Table 6.2-1 in characters: a 16-character SH in

@@ -4,6 +4,7 @@ a PASS, non-DICOM files are skipped with a note, sub-folders are searched, and n
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -92,3 +93,27 @@ def test_pydicom_files_on_orthanc(tmp_path: Path, generation: str) -> None:
         node: (expected[node], outcome) for node, outcome in run.outcomes.items() if outcome != expected[node]
     }
     assert mismatches == {}, "(declared, actual) per check"
+
+
+LARGE_MB = 300  # the marker's default is 1024; 300 MB keeps CI quick and is still far above the memory bound
+
+
+def test_a_large_instance_round_trips_in_bounded_memory(tmp_path: Path) -> None:
+    """-m large: the instance goes up and comes back as streams; the client's peak memory stays well under it."""
+    with OrthancServer() as orthanc:
+        run = run_suite(
+            tmp_path,
+            "--dicomweb-url",
+            orthanc.dicomweb_url,
+            "-m",
+            "large",
+            env={"DICOMWEB_LARGE_MB": str(LARGE_MB)},
+        )
+        assert run.returncode == 0, run.output
+        assert orthanc_instances(orthanc.rest_url) == [], "the run removed the large instance"
+    assert list(run.outcomes.values()) == ["PASS"], run.outcomes
+    figures = re.search(r"large round trip: (\d+) MB, .* client peak RSS (\d+) MB", run.output)
+    assert figures, run.output
+    size, peak = int(figures.group(1)), int(figures.group(2))
+    assert size >= LARGE_MB
+    assert peak < size / 2, f"the client held {peak} MB for a {size} MB instance"
