@@ -97,8 +97,11 @@ class ConformanceReport:
         if outcome == Outcome.KNOWN_DEVIATION.value and hasattr(report, "wasxfail"):
             entry["deviation_reason"] = str(report.wasxfail).removeprefix(f"{Outcome.KNOWN_DEVIATION.value}: ")
         section = next((text for title, text in report.sections if title == "DICOMweb exchanges"), "")
-        if section:
-            self.exchanges[report.nodeid] = conformance_page.exchange_excerpt(section, outcome)
+        # A declared failure whose message names its exchange (and how to reproduce it) needs no excerpt besides.
+        named = outcome == Outcome.KNOWN_DEVIATION.value and "\n  exchange: " in entry["message"]
+        if section and not named:
+            base_url = self.state.target.base_url
+            self.exchanges[report.nodeid] = conformance_page.exchange_excerpt(section, outcome, base_url)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """On an xdist worker: hand what it measured to the controller."""

@@ -16,6 +16,10 @@ from dicomweb_conformance.reporting.statement import SERVICE_NAMES, derive
 OUTCOME_COLUMNS = SEVERITY  # worst first
 # Of a check that did not pass, its last exchanges (where the failure is): two of a FAIL, the last of the others.
 EXCHANGES_KEPT = {"FAIL": 2, "BLOCKED": 2, "SUITE-ERROR": 2}
+# A pass, and a failure the target declares (its message names the failing exchange and how to reproduce it):
+# only the request and status lines of the last exchange.
+STATUS_LINES_ONLY = frozenset({"PASS", "KNOWN-DEVIATION"})
+DEVIATION_REASON_CHARS = 160  # on each check; the whole reason is in the page's table of declared deviations
 EXCHANGE_CHARS = 1500
 LINE_CHARS = 240  # a URL with a long UID list is cut, not the page's budget
 MESSAGE_CHARS = 1500
@@ -31,9 +35,12 @@ class DeviationRow:
     reason: str
 
 
-def exchange_excerpt(section: str, outcome: str) -> str:
+def exchange_excerpt(section: str, outcome: str, base_url: str | None = None) -> str:
     """What the page keeps of a check's recorded exchanges: the last ones in full (truncated) where it did not
-    pass, only the request and status lines of the last one where it passed (the page stays small)."""
+    pass, only the request and status lines of the last one where it passed (the page stays small). URLs under
+    the target's base URL are shown from it on ("{base}/studies/...") where no curl line is kept."""
+    if base_url and outcome in STATUS_LINES_ONLY:
+        section = section.replace(base_url.rstrip("/"), "{base}")
     exchanges = [
         "\n".join(_cut(line, LINE_CHARS) for line in part.splitlines())
         for part in _EXCHANGE_START.split(section.strip())
@@ -41,7 +48,7 @@ def exchange_excerpt(section: str, outcome: str) -> str:
     ]
     if not exchanges:
         return ""
-    if outcome == "PASS":
+    if outcome in STATUS_LINES_ONLY:
         last = exchanges[-1].splitlines()
         kept = [line for line in last if re.match(r"^(> [A-Z]+ |< \d{3} |< no response)", line)]
         return f"{len(exchanges)} exchange(s); the last:\n" + "\n".join(kept)
@@ -97,6 +104,7 @@ def render(
         statement=derive(document),
         service_names=SERVICE_NAMES,
         message_chars=MESSAGE_CHARS,
+        reason_chars=DEVIATION_REASON_CHARS,
         not_applicable=sorted(not_applicable.items(), key=lambda item: (-item[1], item[0])),
     )
 

@@ -20,6 +20,7 @@ SERVICE_NAMES = {
     "auth": "Authentication",
     "properties": "Round trips and matching on generated data",
     "robustness": "Robustness to bad input",
+    "data": "Real data, file by file (the built-in corpus or --dicomweb-samples)",
 }
 
 
