@@ -109,11 +109,16 @@ def suite_pool_fixture(area: str) -> object:
 
 
 def server_plan_fixture(
-    area: str, server: str, target_copy: TargetCopy, open_plan: Callable[[str, SuiteRunner, pytest.Session], object]
+    area: str,
+    server: str,
+    target_copy: TargetCopy,
+    open_plan: Callable[[str, SuiteRunner, pytest.Session], object],
+    prefix: str = "",
 ) -> object:
-    """The module's `<server>_plan` fixture: the server started, its runner, and the plan `open_plan` makes."""
+    """The module's `<prefix><server>_plan` fixture: the server started, its runner, and the plan `open_plan` makes.
+    A prefix tells apart the plans of two areas in one module."""
 
-    @pytest.fixture(scope="module", name=f"{server}_plan")
+    @pytest.fixture(scope="module", name=f"{prefix}{server}_plan")
     def server_plan(
         request: pytest.FixtureRequest, suite_pool: ThreadPoolExecutor, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[object]:
@@ -215,6 +220,11 @@ class Case:
     key: str  # a requirement or a check name, as the area's tables are keyed
     kind: str  # "control", "repair" or "fault"
     fault: str | None = None
+    plans: str = ""  # the prefix of its area's plan fixtures (FaultArea.plans)
+
+    @property
+    def plan_fixture(self) -> str:
+        return f"{self.plans}{self.server}_plan"
 
 
 @dataclass(frozen=True)
@@ -232,6 +242,7 @@ class FaultArea:
     keying: Keying
     target_copy: TargetCopy = without_deviations
     judged_elsewhere: Mapping[str, Collection[str]] = field(default_factory=dict)  # server -> keys not in its table
+    plans: str = ""  # prefixes its plan fixtures' names: a module may hold two areas (their `plan` fixture is one)
 
     def rules_of(self, case: Case) -> tuple[ProxyRule, ...]:
         return () if case.kind == "control" else self.tables[case.server][case.key].rules(case.fault)
@@ -241,20 +252,21 @@ class FaultArea:
         return AreaPlan(self, server, runner, cases)
 
     def plan_fixture(self, server: str) -> object:
-        return server_plan_fixture(self.name, server, self.target_copy, self.open_plan)
+        return server_plan_fixture(self.name, server, self.target_copy, self.open_plan, self.plans)
 
     def case_plan_fixture(self) -> object:
-        """The module's `plan` fixture: the plan of the case's server."""
+        """The module's `plan` fixture: the plan of the case's server, in the case's area (one fixture serves every
+        area of the module)."""
 
         @pytest.fixture(name="plan")
         def plan(request: pytest.FixtureRequest, case: Case) -> AreaPlan:
-            return request.getfixturevalue(f"{case.server}_plan")  # type: ignore[no-any-return]
+            return request.getfixturevalue(case.plan_fixture)  # type: ignore[no-any-return]
 
         return plan
 
     def _param(self, server: str, key: str, kind: str, fault: str | None = None) -> ParameterSet:
         label = ":".join(part for part in (server, key, fault) if part)
-        return pytest.param(Case(self.name, server, key, kind, fault), id=label)
+        return pytest.param(Case(self.name, server, key, kind, fault, self.plans), id=label)
 
     def control_cases(self) -> list[ParameterSet]:
         return [self._param(s, key, "control") for s, table in self.tables.items() for key in sorted(table)]
@@ -280,7 +292,7 @@ class FaultArea:
 
         @pytest.mark.parametrize("server", list(self.tables))
         def test_every_key_is_covered(request: pytest.FixtureRequest, server: str) -> None:
-            control: SuiteRun = request.getfixturevalue(f"{server}_plan").control
+            control: SuiteRun = request.getfixturevalue(f"{self.plans}{server}_plan").control
             applicable = {
                 self.keying.key_of(node, check)
                 for node, check in control.checks.items()

@@ -5,6 +5,7 @@ repair hides what Orthanc 1.10.1 does to the files of the fault module's sample 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from io import BytesIO
 
@@ -21,11 +22,13 @@ from tests.faults.rules import (
     distort,
     distort_each_dataset,
     distort_parts,
+    on_status,
     search_by_patient_id_only,
 )
 from tests.faults.rules_wado import ANY_FRAMES, INSTANCE_RENDERED
 
 EXPLICIT_VR_BIG_ENDIAN = "1.2.840.10008.1.2.2"
+EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 JPEG_LOSSLESS_SV1 = "1.2.840.10008.1.2.4.70"
 PIXEL_DATA = "7FE00010"
 _NO_SYNTAX = r"^(?!.*transfer-syntax)"
@@ -37,6 +40,10 @@ _MISMATCH = (
     r'|jls"?; transfer-syntax=(?!1\.2\.840\.10008\.1\.2\.4\.8[01]))'
 )
 _NATURAL_TYPE = r'type="?image/(?:jpeg|jls|jp2|dicom-rle)'
+# Frames asked for in JPEG-LS lossless or JPEG 2000 lossless, each in its own media type (DW-DATA-013).
+_IN_JPEG_LS = r'type="?image/jls"?; transfer-syntax=1\.2\.840\.10008\.1\.2\.4\.80'
+_IN_JPEG_2000 = r'type="?image/jp2"?; transfer-syntax=1\.2\.840\.10008\.1\.2\.4\.90'
+_TRANSCODED = rf"(?:{_IN_JPEG_LS})|(?:{_IN_JPEG_2000})"
 _UID_SEARCH = r"(?:StudyInstanceUID|SeriesInstanceUID|SOPInstanceUID)="
 _SEARCHES = r"/(?:studies|series|instances)$"
 
@@ -73,6 +80,21 @@ def _declare_syntax(syntax: str) -> Callable[[MimePart], MimePart]:
 def _as_stored_frames(request: ProxyRequest, forward: Forward) -> ProxyResponse:
     """Serve the stored representation whatever was asked: a server that ignores the Accept's media type."""
     return forward(request.with_headers(accept='multipart/related; type="application/octet-stream"; transfer-syntax=*'))
+
+
+def _stored_frames_declared_as_asked(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """The stored bitstream served, each part declared in the media type and syntax the Accept asked for."""
+    asked = re.search(r'type="?([\w/+.-]+)"?; transfer-syntax=([\d.]+)', request.headers.get("Accept", ""))
+    assert asked is not None, f"the rule matched an Accept without a type and syntax: {request.headers}"
+    declared = f"{asked.group(1)}; transfer-syntax={asked.group(2)}"
+    relabel = distort_parts(_each_part(lambda part: part.with_content_type(declared)))
+    return relabel(request, lambda asked_request: _as_stored_frames(asked_request, forward))
+
+
+def _in_explicit_little_endian(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """The frames served uncompressed, honestly labelled: not the syntax asked for."""
+    accept = f'multipart/related; type="application/octet-stream"; transfer-syntax={EXPLICIT_VR_LITTLE_ENDIAN}'
+    return forward(request.with_headers(accept=accept))
 
 
 def _in_big_endian(request: ProxyRequest, forward: Forward) -> ProxyResponse:
@@ -192,6 +214,34 @@ SAMPLE_FAULTS: dict[str, ProxyRule] = {
             accept=_MISMATCH,
         ),
         _rule(
+            "sample-transcoded-500",
+            "frames asked for in another syntax are never a server error",
+            ANY_FRAMES,
+            answer(500),
+            accept=_TRANSCODED,
+        ),
+        _rule(
+            "sample-transcoded-jpeg-ls-refused",
+            "a claimed transcoding (JPEG-LS) is made, not refused",
+            ANY_FRAMES,
+            answer(406),
+            accept=_IN_JPEG_LS,
+        ),
+        _rule(
+            "sample-transcoded-stored-bitstream-declared",
+            "a part declared in the syntax asked for holds that syntax",
+            ANY_FRAMES,
+            _stored_frames_declared_as_asked,
+            accept=_TRANSCODED,
+        ),
+        _rule(
+            "sample-transcoded-uncompressed",
+            "frames asked for in a syntax come back in it",
+            ANY_FRAMES,
+            _in_explicit_little_endian,
+            accept=_TRANSCODED,
+        ),
+        _rule(
             "sample-rendered-not-an-image",
             "a rendered body is the image it claims",
             INSTANCE_RENDERED,
@@ -212,6 +262,15 @@ SAMPLE_REPAIRS: dict[str, ProxyRule] = {
         ),
         # Orthanc does not percent-decode query values (DW-QIDO-170), and the proxy cannot forward a raw '^': requests
         # quotes it again. PatientID alone names the file's study here (the run id is in it).
+        # Orthanc 1.10.1 encodes no JPEG 2000 and answers 500 (targets/orthanc.toml, DW-DATA-013); a target that
+        # does not claim the transcoding may answer 406 (PS3.18 8.7.8.1 step 5).
+        _rule(
+            "repair-sample-jpeg-2000-refused",
+            "answers 406 where Orthanc answers 500 to frames asked for in JPEG 2000",
+            ANY_FRAMES,
+            on_status(500, lambda response: ProxyResponse(406)),
+            accept=_IN_JPEG_2000,
+        ),
         _rule(
             "repair-sample-patient-name",
             "searches by PatientID alone",

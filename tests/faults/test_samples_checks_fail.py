@@ -1,4 +1,4 @@
-"""Every per-file check (suites/samples, DW-DATA-001..011) can fail, and can pass: the scenarios run through a fault
+"""Every per-file check (suites/samples, DW-DATA-001..013) can fail, and can pass: the scenarios run through a fault
 proxy in front of a real Orthanc (standard profile), on a small sample folder of its own.
 
 - control: no rule. A requirement Orthanc meets on these files reports PASS; one it breaks (a confirmed deviation,
@@ -12,6 +12,11 @@ compressed files only, and a requirement is judged on all its checks at once): J
 JPEG baseline (RGB, lossy) and JPEG-LS lossless multi-frame (Enhanced MR, 120 frames). DW-DATA-012 (DELETE) needs the
 `delete` capability, which Orthanc does not claim: it is judged on the Azure facade over Orthanc (azure profile).
 
+DW-DATA-013 (frames transcoded into JPEG-LS or JPEG 2000) is judged per check, in a second area on a second Orthanc
+whose target copy claims the transcoding into JPEG-LS and not the one into JPEG 2000: it is NOT-APPLICABLE to a
+JPEG-LS file asked for JPEG-LS, Orthanc makes JPEG-LS (PASS) and answers 500 to JPEG 2000 (FAIL; the repair answers
+406, right for an unclaimed transcoding), and a 406 to the claimed JPEG-LS fails.
+
 The cases, their runs and the tests are those of area_harness.py; the rules are in rules_samples.py.
 """
 
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dicomweb_conformance.corpora.compressed import built_in_files
-from tests.faults.area_harness import BY_REQUIREMENT, FaultArea, suite_pool_fixture
+from tests.faults.area_harness import BY_CHECK_NAME, BY_REQUIREMENT, FaultArea, suite_pool_fixture
 from tests.faults.rules import FAULTS, ProxyRule
 from tests.faults.rules_samples import SAMPLE_FAULTS, SAMPLE_REPAIRS
 
@@ -66,6 +71,11 @@ ORTHANC_CASES: dict[str, Expectation] = {
     "DW-DATA-011": Expectation(("sample-rendered-not-an-image",)),
 }
 
+# DW-DATA-013 (frames transcoded into JPEG-LS or JPEG 2000) is judged per check, in TRANSCODED below: it does not
+# apply to a file stored in the syntax asked for (both JPEG-LS files, asked for JPEG-LS), and Orthanc keeps it for
+# one syntax and breaks it for the other.
+_TRANSCODED = "DW-DATA-013"
+
 # DW-DATA-012 needs `delete`, which only the facade claims; the others are judged on Orthanc above (the facade
 # forwards WADO and QIDO to Orthanc).
 FACADE_CASES: dict[str, Expectation] = {
@@ -94,15 +104,64 @@ SAMPLES = FaultArea(
     tables={"orthanc": ORTHANC_CASES, "facade": FACADE_CASES},
     keying=BY_REQUIREMENT,
     target_copy=sample_folder_copy,
-    judged_elsewhere={"facade": set(ORTHANC_CASES)},
+    judged_elsewhere={"orthanc": {_TRANSCODED}, "facade": {*ORTHANC_CASES, _TRANSCODED}},
+)
+
+JPEG_LS_LOSSLESS = "1.2.840.10008.1.2.4.80"
+
+
+def claiming_jpeg_ls(target: Path, destination: Path) -> Path:
+    """The sample folder copy, claiming the transcoding into JPEG-LS lossless (Orthanc 1.10.1 makes it) and not
+    the one into JPEG 2000 (it makes none): a 406 is then wrong for the first and right for the second."""
+    copy = sample_folder_copy(target, destination)
+    text = copy.read_text()
+    assert "[transfer_syntaxes]" not in text, "the target copy claims transfer syntaxes already"
+    copy.write_text(f'{text}\n[transfer_syntaxes]\ntranscodes_to = ["{JPEG_LS_LOSSLESS}"]\n')
+    return copy
+
+
+# Frames garbled, a 500, the stored bitstream declared in the syntax asked for, and uncompressed frames: each breaks
+# "in that syntax, decoding to the stored frames, never 5xx". Only the JPEG baseline file can be asked for JPEG-LS.
+_INTO_JPEG_LS = (
+    "sample-frames-garbled",
+    "sample-transcoded-500",
+    "sample-transcoded-jpeg-ls-refused",  # claimed: a 406 fails
+    "sample-transcoded-stored-bitstream-declared",
+    "sample-transcoded-uncompressed",
+)
+# Orthanc answers 500 to every JPEG 2000 request; the repair answers 406 (not claimed: right). A fault inside the
+# repair answers for Orthanc; a garbled or a 500 answer would be repaired to 406, so these faults answer 200.
+_INTO_JPEG_2000 = Expectation(
+    ("sample-transcoded-stored-bitstream-declared", "sample-transcoded-uncompressed"),
+    repair="repair-sample-jpeg-2000-refused",
+)
+
+ORTHANC_CHECKS: dict[str, Expectation] = {
+    "test_frames_transcoded[rgb_jpeg_baseline.dcm-jpeg-ls]": Expectation(_INTO_JPEG_LS),
+    **{f"test_frames_transcoded[{name}-jpeg2000]": _INTO_JPEG_2000 for name in SAMPLE_FILES},
+}
+
+TRANSCODED = FaultArea(
+    name="samples-transcoded",
+    selection=[f"{SAMPLE_CHECKS[0]}::test_frames_transcoded"],
+    tables={"orthanc": ORTHANC_CHECKS},
+    keying=BY_CHECK_NAME,
+    target_copy=claiming_jpeg_ls,
+    plans="transcoded_",
 )
 
 suite_pool = suite_pool_fixture(SAMPLES.name)
 orthanc_plan = SAMPLES.plan_fixture("orthanc")
 facade_plan = SAMPLES.plan_fixture("facade")
+transcoded_orthanc_plan = TRANSCODED.plan_fixture("orthanc")
 plan = SAMPLES.case_plan_fixture()
 
 test_every_samples_requirement_is_covered = SAMPLES.coverage_test()
 test_control = SAMPLES.control_test()
 test_repaired_deviation_passes = SAMPLES.repair_test()
 test_fault_makes_the_checks_fail = SAMPLES.fault_test()
+
+test_every_transcoding_check_is_covered = TRANSCODED.coverage_test()
+test_transcoding_control = TRANSCODED.control_test()
+test_transcoding_repaired_deviation_passes = TRANSCODED.repair_test()
+test_transcoding_fault_makes_the_check_fail = TRANSCODED.fault_test()
