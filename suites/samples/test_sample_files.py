@@ -12,6 +12,7 @@ import requests
 from pydicom import dcmread
 
 from dicomweb_conformance.checks.common import expect_status, fail, json_body, not_applicable, status_line
+from dicomweb_conformance.checks.rendered import JPEG, check_size, image_header, rendered
 from dicomweb_conformance.checks.retrieve import (
     check_declared_syntax,
     check_instances,
@@ -35,7 +36,6 @@ from dicomweb_conformance.config.target import TargetConfig
 from dicomweb_conformance.dicom.annex_f import metadata_differences, reference_json
 from dicomweb_conformance.dicom.codecs import ENCAPSULATED_MEDIA_TYPES, NATIVE_SYNTAXES, decode_frames
 from dicomweb_conformance.dicom.dicomjson import DatasetJson
-from dicomweb_conformance.dicom.images import ImageFormatError, jpeg_header
 from dicomweb_conformance.dicom.part10 import EXPLICIT_VR_LITTLE_ENDIAN, instance_difference
 from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.suites.delete.deletion import check_instance_gone, delete
@@ -386,19 +386,8 @@ def test_rendered(client: DicomwebClient, stored_sample: StoredSample) -> None:
     image, _ = stored_sample.require_pixels()
     instance = stored_sample.instance
     what = f"rendered {_named(instance)}"
-    response = client.get(f"{instance_path(instance)}/rendered", accept="image/jpeg")
-    expect_status(response, 200, what)
-    try:
-        header = jpeg_header(response.content)
-    except ImageFormatError as error:
-        raise fail(f"{what}: not a JPEG", expected="image/jpeg", actual=str(error), response=response) from None
-    if (header.width, header.height) != (image.columns, image.rows):
-        raise fail(
-            f"{what}: wrong size",
-            expected=f"{image.columns}x{image.rows}",
-            actual=f"{header.width}x{header.height}",
-            response=response,
-        )
+    response = rendered(client, instance_path(instance), JPEG, what)
+    check_size(image_header(response, JPEG, what), image.columns, image.rows, what, response)
 
 
 @pytest.mark.req("DW-DATA-012")

@@ -2,52 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 import requests
 
-from dicomweb_conformance.checks.common import expect_media_type, expect_status, fail, untestable
+from dicomweb_conformance.checks.common import fail, untestable
+from dicomweb_conformance.checks.rendered import JPEG, PNG, check_size, image_header, rendered
 from dicomweb_conformance.checks.retrieve import RetrieveCorpus, expect_not_acceptable, expect_not_found, frames_path
 from dicomweb_conformance.corpora.retrieve import RGB_COLUMNS, RGB_ROWS
 from dicomweb_conformance.dicom.images import (
     ImageFormatError,
-    ImageHeader,
     Pixels,
     UndecodedImage,
     best_matching_frame,
     frame_images,
-    jpeg_header,
     jpeg_quantization_total,
     png_gray,
-    png_header,
 )
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import instance_path
-
-JPEG, PNG = "image/jpeg", "image/png"
-
-
-def rendered(client: DicomwebClient, path: str, accept: str | None, what: str, **params: str) -> requests.Response:
-    """GET {path}/rendered, with no Accept header at all when `accept` is None; it must answer 200."""
-    if accept is None:
-        response = client.get_without_accept(f"{path}/rendered", params=params or None)
-    else:
-        response = client.get(f"{path}/rendered", accept=accept, params=params or None)
-    expect_status(response, 200, what)
-    return response
-
-
-def image_header(response: requests.Response, kind: str, what: str) -> ImageHeader:
-    """The media type is `kind` and the body really is such an image; its frame header."""
-    expect_media_type(response, kind, what)
-    parse: Callable[[bytes], ImageHeader] = jpeg_header if kind == JPEG else png_header
-    try:
-        return parse(response.content)
-    except ImageFormatError as error:
-        raise fail(
-            f"{what}: the body is not a valid {kind}", expected=kind, actual=str(error), response=response
-        ) from None
 
 
 def gray_pixels(response: requests.Response, what: str) -> Pixels:
@@ -57,16 +29,6 @@ def gray_pixels(response: requests.Response, what: str) -> Pixels:
         untestable(f"{what}: the suite decodes only 8-bit non-interlaced PNG ({error})")
     except ImageFormatError as error:
         raise fail(f"{what}: the PNG cannot be decoded", expected=PNG, actual=str(error), response=response) from None
-
-
-def check_size(header: ImageHeader, columns: int, rows: int, what: str, response: requests.Response) -> None:
-    if (header.width, header.height) != (columns, rows):
-        raise fail(
-            f"{what}: the image is not Columns x Rows",
-            expected=f"{columns} x {rows}",
-            actual=f"{header.width} x {header.height}",
-            response=response,
-        )
 
 
 @pytest.mark.req("DW-WADO-140")
