@@ -24,6 +24,8 @@ EXCHANGE_CHARS = 1500
 LINE_CHARS = 240  # a URL with a long UID list is cut, not the page's budget
 MESSAGE_CHARS = 1500
 _EXCHANGE_START = re.compile(r"\n\n(?=> [A-Z]+ )")
+# A UID past 24 characters, shortened where no curl line is kept.
+_LONG_UID = re.compile(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d.])")
 _SKIP_PREFIX = re.compile(r"^(Skipped: )?NOT-APPLICABLE: ")
 
 
@@ -38,9 +40,12 @@ class DeviationRow:
 def exchange_excerpt(section: str, outcome: str, base_url: str | None = None) -> str:
     """What the page keeps of a check's recorded exchanges: the last ones in full (truncated) where it did not
     pass, only the request and status lines of the last one where it passed (the page stays small). URLs under
-    the target's base URL are shown from it on ("{base}/studies/...") where no curl line is kept."""
-    if base_url and outcome in STATUS_LINES_ONLY:
-        section = section.replace(base_url.rstrip("/"), "{base}")
+    the target's base URL are shown from it on ("{base}/studies/...") and long UIDs shortened ("2.25.12345...678901")
+    where no curl line is kept."""
+    if outcome in STATUS_LINES_ONLY:
+        if base_url:
+            section = section.replace(base_url.rstrip("/"), "{base}")
+        section = _LONG_UID.sub(_short_uid, section)
     exchanges = [
         "\n".join(_cut(line, LINE_CHARS) for line in part.splitlines())
         for part in _EXCHANGE_START.split(section.strip())
@@ -56,6 +61,11 @@ def exchange_excerpt(section: str, outcome: str, base_url: str | None = None) ->
     excerpts = [_cut(text, EXCHANGE_CHARS) for text in shown]
     more = f"{len(exchanges)} exchanges, the last {len(shown)}:\n\n" if len(exchanges) > len(shown) else ""
     return more + "\n\n".join(excerpts)
+
+
+def _short_uid(match: re.Match[str]) -> str:
+    uid = match.group(0)
+    return uid if len(uid) <= 24 else f"{uid[:10]}...{uid[-6:]}"
 
 
 def _cut(text: str, limit: int) -> str:

@@ -159,6 +159,8 @@ def test_exchange_excerpt_keeps_the_failing_exchanges_and_only_a_line_of_a_pass(
     assert exchange_excerpt(section, "KNOWN-DEVIATION") == "\n".join(passing.splitlines())
     assert exchange_excerpt(section, "PASS", "http://127.0.0.1:1/dicom-web").splitlines()[1] == "> GET {base}/studies/1"
     assert "{base}" not in exchange_excerpt(section, "FAIL", "http://127.0.0.1:1/dicom-web"), "curl lines stay whole"
+    long_uid = section.replace("/studies/1", "/studies/2.25.108638121454180538686253192078785586532/series/1.2.3")
+    assert exchange_excerpt(long_uid, "PASS").splitlines()[1].endswith("/studies/2.25.10863...586532/series/1.2.3")
     assert exchange_excerpt("", "FAIL") == ""
 
 
