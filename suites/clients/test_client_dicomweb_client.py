@@ -29,13 +29,14 @@ from dicomweb_conformance.checks.clients import (
     stow_response_dataset,
     uids_of,
 )
-from dicomweb_conformance.checks.common import fail, status_line
+from dicomweb_conformance.checks.common import fail, not_applicable, status_line
+from dicomweb_conformance.config.target import TargetConfig
 from dicomweb_conformance.plugin.state import RunState
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import Dicomweb, instance_path, series_path
 
 STUDY_UID, SERIES_UID, SOP_UID = "0020000D", "0020000E", "00080018"
-# search_for_instances(get_remaining=True) stops only on an empty page: a server ignoring offset never ends.
+# search_for_series(get_remaining=True) stops only on an empty page: a server ignoring offset never ends.
 PAGE_LIMIT = 1
 
 
@@ -71,28 +72,28 @@ def test_dwc_search_without_match(client: DicomwebClient, run_state: RunState) -
 
 @pytest.mark.req("CL-DWC-QIDO-PAGING")
 def test_dwc_search_paging_ends(client: DicomwebClient, client_study: ClientStudy) -> None:
-    """search_for_instances(study, limit=1, get_remaining=True): pages end with an empty one, each instance once."""
-    wanted = client_study.sop_uids
-    path = f"studies/{client_study.study_uid}/instances"
+    """search_for_series(study, limit=1, get_remaining=True): pages end with an empty one, each series once."""
+    wanted = sorted(i.series_uid for i in client_study.instances.values())
+    path = f"studies/{client_study.study_uid}/series"
     found: list[str] = []
     offset = 0
     for _ in range(len(wanted) + 2):  # the client would go on for ever; one request past the end is its own
         response = client.get(path, accept=ACCEPT_JSON, params=[("limit", PAGE_LIMIT), ("offset", offset)])
-        page = json_datasets(response, f"search_for_instances page at offset {offset}")
+        page = json_datasets(response, f"search_for_series page at offset {offset}")
         if not page:
             break
-        found += uids_of(page, SOP_UID)
+        found += uids_of(page, SERIES_UID)
         offset += len(page)
     else:
         raise fail(
-            f"search_for_instances with limit={PAGE_LIMIT}: no empty page; {CLIENT} (get_remaining) never stops",
-            expected=f"an empty page after {len(wanted)} instance(s)",
+            f"search_for_series with limit={PAGE_LIMIT}: no empty page; {CLIENT} (get_remaining) never stops",
+            expected=f"an empty page after {len(wanted)} series",
             actual=f"{len(found)} results over {len(wanted) + 2} pages, the last: {status_line(response)}",
             response=response,
         )
     if sorted(found) != wanted:
         raise fail(
-            f"search_for_instances with limit={PAGE_LIMIT}: the pages do not hold each instance once",
+            f"search_for_series with limit={PAGE_LIMIT}: the pages do not hold each series once",
             expected=wanted,
             actual=found,
             response=response,
@@ -145,10 +146,14 @@ def test_dwc_retrieve_instance(client: DicomwebClient, client_study: ClientStudy
 
 @pytest.mark.req("CL-DWC-MULTIPART")
 @pytest.mark.parametrize("answer", ["instance", "frames"])
-def test_dwc_multipart_framing(client: DicomwebClient, client_study: ClientStudy, answer: str) -> None:
+def test_dwc_multipart_framing(
+    client: DicomwebClient, target: TargetConfig, client_study: ClientStudy, answer: str
+) -> None:
     """A multipart answer splits as the client splits it: a boundary parameter, CRLFCRLF in every part, one part
     per item asked for (an instance; frames 1 and 2 of the multi-frame as stored)."""
     instance = client_study["enhmr120_explicit"]
+    if answer == "frames" and not target.has("wado.frames"):
+        not_applicable(f"{target.name} does not claim capability 'wado.frames'")
     if answer == "instance":
         path, accept, count = instance_path(instance), ACCEPT_DICOM_ANY, 1
     else:
