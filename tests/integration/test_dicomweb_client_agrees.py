@@ -98,9 +98,16 @@ def _operations() -> list[Operation]:
         ),
         Operation(
             "retrieve_instance_frames(enhmr120_explicit, [1, 2], (octet-stream, *))",
-            "test_dwc_multipart_framing[frames]",
+            "test_dwc_frames_any_syntax[enhmr120_explicit-1,2]",
             lambda c, s: _frames_back(
                 c.retrieve_instance_frames(*_uids(s, "enhmr120_explicit"), [1, 2], FRAMES_ANY), 2
+            ),
+        ),
+        Operation(
+            "retrieve_series(sc8_explicit)",
+            "test_dwc_multipart_framing[series]",
+            lambda c, s: (
+                _sop_uids(c.retrieve_series(*_uids(s, "sc8_explicit")[:2])) == [s["sc8_explicit"].sop_instance_uid]
             ),
         ),
     ]
@@ -119,7 +126,7 @@ def _per_file_operations(name: str) -> list[Operation]:
         Operation(
             f"retrieve_series({name})",
             f"test_dwc_retrieve_default[series-{name}]",
-            lambda c, s: _sop_uids(c.retrieve_series(*_uids(s, name)[:2])) == [s[name].sop_instance_uid],
+            lambda c, s: _series_back(c, s, name),
         ),
         Operation(
             f"retrieve_instance({name})",
@@ -142,6 +149,10 @@ def _per_file_operations(name: str) -> list[Operation]:
             lambda c, s: bool(c.retrieve_instance_rendered(*_uids(s, name))),
         ),
     ]
+
+
+def _series_back(client: DICOMwebClient, study: ClientStudy, name: str) -> bool:
+    return _sop_uids(client.retrieve_series(*_uids(study, name)[:2])) == [study[name].sop_instance_uid]
 
 
 def _frames_back(frames: list[bytes], count: int) -> bool:
