@@ -215,7 +215,9 @@ def test_dwc_rendered_without_accept(client: DicomwebClient, client_study: Clien
     what = f"retrieve_instance_rendered of {name} (no Accept)"
     raise_for_status(response, what)
     if not response.content:
-        raise fail(f"{what}: an empty body", expected="the rendered image", actual=status_line(response))
+        raise fail(
+            f"{what}: an empty body", expected="the rendered image", actual=status_line(response), response=response
+        )
 
 
 # Above the client's 1 MB chunk size: sent with Transfer-Encoding: chunked, as the client sends a large body.
