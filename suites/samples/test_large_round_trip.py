@@ -33,6 +33,7 @@ def test_a_gigabyte_instance_round_trips(
 ) -> None:
     """A multi-frame instance of DICOMWEB_LARGE_MB (1024) MB is stored and retrieved with '*', its dataset intact."""
     megabytes = int(os.environ.get("DICOMWEB_LARGE_MB", DEFAULT_MB))
+    before = _peak_rss_mb()
     large = write_large_file(tmp_path_factory.mktemp("large"), run_id, megabytes << 20)
     try:
         boundary = secrets.token_hex(16)
@@ -56,9 +57,13 @@ def test_a_gigabyte_instance_round_trips(
             expected=f"the stored dataset (SHA-256 {large.dataset_sha256[:16]}...)",
             actual=f"a {length}-byte file whose dataset hashes to {digest[:16]}...",
         )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10  # Linux: KiB
+    peak = _peak_rss_mb()
     with capsys.disabled():
         print(
             f"\nlarge round trip: {large.size >> 20} MB, {large.frames} frames; up {large.size / up / 1e6:.0f} MB/s, "
-            f"down {length / down / 1e6:.0f} MB/s; client peak RSS {peak} MB"
+            f"down {length / down / 1e6:.0f} MB/s; client peak RSS {peak} MB ({before} MB before the round trip)"
         )
+
+
+def _peak_rss_mb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10  # Linux: KiB
