@@ -11,6 +11,11 @@ fault proxy in front of a real Orthanc 1.10.1 (standard profile).
 The facade forwards to Orthanc: the CL-DWC requirements are judged here, on Orthanc (an ORTHANC_CASES entry covers
 the facade too in tests/faults/test_every_check_can_fail.py). The cases, their runs and the tests are those of
 area_harness.py; the rules are in rules_clients.py.
+
+Two answers that look wrong do not break the client, and the checks rightly pass them: a search or metadata answer
+under another Content-Type (the client calls response.json() whatever the type; a body that is not JSON is the
+fault here), and a metadata answer that is one JSON object (the client wraps it in a list: only the study's three
+datasets are lost; the fault here drops a dataset, which every level sees).
 """
 
 from __future__ import annotations
