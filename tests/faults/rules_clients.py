@@ -1,0 +1,310 @@
+"""Proxy rules for the dicomweb-client profile (suites/clients/test_client_dicomweb_client.py). Each fault breaks one
+thing the client needs of an answer, on the requests only the profile's checks make (the client's Accept list, its
+STOW boundary, the PatientID of its empty search); each repair hides one of Orthanc 1.10.1's four declared failures
+(targets/orthanc.toml, CL-DWC-*), so the checks it blocks can be seen passing."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from io import BytesIO
+
+from PIL import Image
+from requests.structures import CaseInsensitiveDict
+
+from dicomweb_conformance.checks.clients import ACCEPT_DICOM_ANY, ACCEPT_FRAMES_ANY, STOW_BOUNDARY
+from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
+from tests.faults.rules import (
+    DICOM_JSON,
+    INSTANCE,
+    INSTANCE_METADATA,
+    REFERENCED_SOP_SEQUENCE,
+    SERIES,
+    SERIES_METADATA,
+    STUDIES,
+    STUDY,
+    STUDY_METADATA,
+    STUDY_SERIES,
+    Json,
+    MimePart,
+    ProxyRule,
+    answer,
+    boundary_of,
+    distort,
+    distort_json,
+    distort_parts,
+    drop_last,
+    on_first_part,
+    on_status,
+    repeat_last,
+    split_parts,
+    store_nothing,
+    with_content_type,
+    without_boundary,
+)
+from tests.faults.rules_wado import ANY_FRAMES, INSTANCE_RENDERED
+
+# The client's own Accept of every search and metadata request (checks/clients.py ACCEPT_JSON); the suite's own
+# searches (waiting for stored instances) ask for application/dicom+json alone.
+_CLIENT_JSON = r"^application/dicom\+json, application/json$"
+_DICOM_PARTS = r'type="?application/dicom"?'
+_DEFAULT_DICOM = r'type="?application/dicom"?$'  # no transfer-syntax: the default of retrieve_study / _series
+_ANY_FRAMES_TYPE = r'type="?\*/\*"?'
+_STOW = re.escape(STOW_BOUNDARY)
+_METADATA = rf"(?:{STUDY_METADATA})|(?:{SERIES_METADATA})|(?:{INSTANCE_METADATA})"
+_STUDY_OR_SERIES = rf"(?:{STUDY})|(?:{SERIES})"
+_SERIES_OR_INSTANCE = rf"(?:{SERIES})|(?:{INSTANCE})"
+_RESOURCE = rf"(?:{STUDY})|(?:{SERIES})|(?:{INSTANCE})"
+
+
+def _json_answer(document: Json) -> Callable[[ProxyRequest, Forward], ProxyResponse]:
+    """Answer 200 with this JSON, without asking the upstream server."""
+    headers = CaseInsensitiveDict({"Content-Type": DICOM_JSON})
+    return lambda request, forward: ProxyResponse(200, headers, json.dumps(document).encode())
+
+
+def _not_json(response: ProxyResponse) -> ProxyResponse:
+    return response.with_body(b"<NativeDicomModel/>", "application/dicom+xml")
+
+
+def _offset_ignored(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """Every page is the first: the query without its offset."""
+    query = "&".join(item for item in request.query.split("&") if not item.startswith("offset="))
+    return forward(replace(request, query=query))
+
+
+def _lf_only(response: ProxyResponse) -> ProxyResponse:
+    """The same parts framed with bare LF line ends (RFC 2046 5.1.1 wants CRLF)."""
+    boundary = boundary_of(response.content_type)
+    delimiter = b"--" + boundary.encode()
+    chunks = []
+    for part in split_parts(response.body, boundary):
+        head = "".join(f"{name}: {value}\n" for name, value in part.headers).encode("latin-1")
+        chunks.append(delimiter + b"\n" + head + b"\n" + part.content + b"\n")
+    return response.with_body(b"".join(chunks) + delimiter + b"--\n")
+
+
+def _garble_dicm_prefix(part: MimePart) -> MimePart:
+    # PS3.10 7.1: the 128-byte preamble is followed by "DICM"; pydicom.dcmread without force rejects the file.
+    return part.with_content(part.content[:128] + b"XXXX" + part.content[132:])
+
+
+def _empty_parts(parts: list[MimePart]) -> list[MimePart]:
+    return [part.with_content(b"") for part in parts]
+
+
+def _drop_references(document: Json) -> Json:
+    dataset = document[0] if isinstance(document, list) else document
+    dataset.pop(REFERENCED_SOP_SEQUENCE, None)
+    return document
+
+
+def _empty_image(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    return ProxyResponse(200, CaseInsensitiveDict({"Content-Type": "image/jpeg"}), b"")
+
+
+def _small_jpeg() -> bytes:
+    written = BytesIO()
+    Image.new("L", (8, 8), 128).save(written, format="JPEG")
+    return written.getvalue()
+
+
+def _rendered_stand_in(response: ProxyResponse) -> ProxyResponse:
+    return ProxyResponse(200, CaseInsensitiveDict({"Content-Type": "image/jpeg"}), _small_jpeg())
+
+
+def _rule(
+    name: str,
+    breaks: str,
+    path: str,
+    action: Callable[[ProxyRequest, Forward], ProxyResponse],
+    *,
+    accept: str | None = None,
+    query: str | None = None,
+) -> ProxyRule:
+    return ProxyRule(name, breaks, "GET", path, action, accept=accept, query=query)
+
+
+CLIENT_FAULTS: dict[str, ProxyRule] = {
+    rule.name: rule
+    for rule in [
+        _rule(
+            "dwc-search-not-json",
+            "a study search answers JSON (response.json())",
+            STUDIES,
+            distort(_not_json),
+            accept=_CLIENT_JSON,
+            query=r"StudyInstanceUID=",
+        ),
+        _rule(
+            "dwc-search-finds-nothing",
+            "a study search by its UID holds the study",
+            STUDIES,
+            distort(lambda response: response.with_body(b"[]")),
+            accept=_CLIENT_JSON,
+            query=r"StudyInstanceUID=",
+        ),
+        _rule(
+            "dwc-empty-search-404",
+            "a search matching nothing is 2xx",
+            STUDIES,
+            answer(404),
+            accept=_CLIENT_JSON,
+            query=r"PatientID=NOSUCH-",
+        ),
+        _rule(
+            "dwc-empty-search-a-dataset",
+            "a search matching nothing holds no dataset",
+            STUDIES,
+            _json_answer([{}]),
+            accept=_CLIENT_JSON,
+            query=r"PatientID=NOSUCH-",
+        ),
+        _rule(
+            "dwc-paging-offset-ignored",
+            "a page at an offset starts there (the client pages until an empty one)",
+            STUDY_SERIES,
+            _offset_ignored,
+            accept=_CLIENT_JSON,
+            query=r"offset=",
+        ),
+        _rule(
+            "dwc-paging-repeats-a-match",
+            "the pages hold each series once",
+            STUDY_SERIES,
+            distort_json(repeat_last),
+            accept=_CLIENT_JSON,
+            query=r"offset=",
+        ),
+        _rule(
+            "dwc-metadata-drops-a-dataset",
+            "metadata holds every instance's dataset",
+            _METADATA,
+            distort_json(drop_last),
+            accept=_CLIENT_JSON,
+        ),
+        _rule(
+            "dwc-metadata-not-json",
+            "metadata answers JSON",
+            _METADATA,
+            distort(_not_json),
+            accept=_CLIENT_JSON,
+        ),
+        _rule(
+            "dwc-retrieve-drops-a-part",
+            "a retrieve holds a part per instance",
+            _RESOURCE,
+            distort_parts(drop_last),
+            accept=_DICOM_PARTS,
+        ),
+        _rule(
+            "dwc-retrieve-part-not-part-10",
+            "every part is a Part 10 stream (preamble, DICM)",
+            _RESOURCE,
+            distort_parts(on_first_part(_garble_dicm_prefix)),
+            accept=_DICOM_PARTS,
+        ),
+        _rule(
+            "dwc-instance-part-repeated",
+            "retrieve_instance gets one part",
+            INSTANCE,
+            distort_parts(repeat_last),
+            accept=_DICOM_PARTS,
+        ),
+        _rule(
+            "dwc-multipart-without-boundary",
+            "a multipart answer names its boundary",
+            _SERIES_OR_INSTANCE,
+            distort(without_boundary),
+            accept=_DICOM_PARTS,
+        ),
+        _rule(
+            "dwc-multipart-lf-only",
+            "a multipart answer is framed with CRLF",
+            _SERIES_OR_INSTANCE,
+            distort(_lf_only),
+            accept=_DICOM_PARTS,
+        ),
+        _rule(
+            "dwc-frames-drop-a-part",
+            "frames hold a part per frame",
+            ANY_FRAMES,
+            distort_parts(drop_last),
+        ),
+        _rule(
+            "dwc-frames-empty-parts",
+            "every frame part holds the frame",
+            ANY_FRAMES,
+            distort_parts(_empty_parts),
+        ),
+        _rule(
+            "dwc-rendered-empty-body",
+            "a rendered answer holds the image",
+            INSTANCE_RENDERED,
+            _empty_image,
+        ),
+        _rule(
+            "dwc-rendered-500",
+            "a rendered answer is 2xx",
+            INSTANCE_RENDERED,
+            answer(500),
+        ),
+        ProxyRule(
+            "dwc-stow-stores-nothing",
+            "store_instances stores what it sends",
+            "POST",
+            rf"{STUDIES}",
+            store_nothing,
+            content_type=_STOW,
+        ),
+        ProxyRule("dwc-stow-500", "store_instances is 2xx", "POST", STUDIES, answer(500), content_type=_STOW),
+        ProxyRule(
+            "dwc-stow-response-other-type",
+            "the STOW answer is exactly application/dicom+json or application/json",
+            "POST",
+            STUDIES,
+            with_content_type("application/dicom+json; charset=utf-8"),
+            content_type=_STOW,
+        ),
+        ProxyRule(
+            "dwc-stow-response-no-references",
+            "the STOW answer lists the stored instance",
+            "POST",
+            STUDIES,
+            distort_json(_drop_references),
+            content_type=_STOW,
+        ),
+    ]
+}
+
+# Hide Orthanc 1.10.1's failures of the client's defaults (targets/orthanc.toml, CL-DWC-*).
+CLIENT_REPAIRS: dict[str, ProxyRule] = {
+    rule.name: rule
+    for rule in [
+        # 400 to type="*/*" (the client's default for frames): asks for the frames as stored instead.
+        _rule(
+            "repair-dwc-frames-as-stored",
+            'asks for type="application/octet-stream"; transfer-syntax=* where the client asks for type="*/*"',
+            ANY_FRAMES,
+            lambda request, forward: forward(request.with_headers(accept=ACCEPT_FRAMES_ANY)),
+            accept=_ANY_FRAMES_TYPE,
+        ),
+        # 500 to a default retrieve of a study or series holding JPEG 2000 (no decoder): asks for the stored syntax.
+        _rule(
+            "repair-dwc-retrieve-as-stored",
+            "asks for transfer-syntax=* where the client asks for the default syntax",
+            _STUDY_OR_SERIES,
+            lambda request, forward: forward(request.with_headers(accept=ACCEPT_DICOM_ANY)),
+            accept=_DEFAULT_DICOM,
+        ),
+        # 400 to rendering the JPEG 2000 instance (no decoder): a stand-in JPEG.
+        _rule(
+            "repair-dwc-rendered-stand-in",
+            "answers a small JPEG where Orthanc answers 400 to a rendered instance",
+            INSTANCE_RENDERED,
+            on_status(400, _rendered_stand_in),
+        ),
+    ]
+}
