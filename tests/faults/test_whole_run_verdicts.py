@@ -209,7 +209,9 @@ def test_a_server_that_dies_mid_run_is_named_and_the_run_ends_soon(tmp_path: Pat
         output, _ = process.communicate(timeout=RUN_TIMEOUT)
         ended = time.monotonic()
     assert process.returncode not in (0, None), output[-4000:]
-    assert ended - killed_at < 30, f"the run went on {ended - killed_at:.0f} s after the server died"
+    # Not a speed figure: trying each remaining check against a dead server would take far longer than this; a
+    # loaded CI machine formatting the BLOCKED reports takes up to about a minute.
+    assert ended - killed_at < 300, f"the run went on {ended - killed_at:.0f} s after the server died"
     assert output.count("THE SERVER STOPPED ANSWERING") >= 1
     assert "last request it answered:" in output
     conformance = json.loads((tmp_path / "conformance.json").read_text())

@@ -18,6 +18,7 @@ from dicomweb_conformance.plugin.junit_counts import NOT_EXECUTED
 from dicomweb_conformance.plugin.junit_counts import outcomes as junit_outcomes
 from tests.integration.suite_runner import ROOT, declared_outcomes, orthanc_instances, run_suite
 
+AFTER_DEATH_LIMIT_S = 300
 ORTHANC_TARGET = str(ROOT / "targets" / "orthanc.toml")
 
 
@@ -150,7 +151,7 @@ def test_orthanc_112_with_gdcm_dies_on_a_frames_request_and_the_run_says_so(tmp_
     """Debian 13's Orthanc 1.12.7 with its GDCM plugin crashes on any request that needs transcoding (issue 10's
     research). The first one the default run makes is the dicomweb-client profile's retrieve_study of its study,
     which holds a JPEG 2000 instance and asks for the default syntax (suites/clients runs before suites/samples):
-    the summary names that request, its check FAILs, and the run ends within 30 s of the crash."""
+    the summary names that request, its check FAILs, and the run ends instead of trying the rest."""
     with OrthancServer(generation="1.12", gdcm=True) as orthanc:
         died: list[float] = []
         watcher = threading.Thread(target=_note_death, args=(orthanc, died), daemon=True)
@@ -158,7 +159,9 @@ def test_orthanc_112_with_gdcm_dies_on_a_frames_request_and_the_run_says_so(tmp_
         run = run_suite(tmp_path, "--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", ORTHANC_TARGET)
         ended = time.monotonic()
     assert died, "the server did not die: GDCM no longer crashes, so this test has nothing to show"
-    assert ended - died[0] < 30, f"the run went on {ended - died[0]:.0f} s after the server died"
+    # Not a speed figure: a run that went on trying each of its ~1000 remaining checks against a dead server would
+    # take far longer than this; a loaded CI machine formatting the BLOCKED reports takes up to about a minute.
+    assert ended - died[0] < AFTER_DEATH_LIMIT_S, f"the run went on {ended - died[0]:.0f} s after the server died"
     assert run.returncode == 1, run.output[-3000:]
     assert run.conformance["server_down"].startswith("THE SERVER STOPPED ANSWERING")
     last_request = run.conformance["server_down"].split("did not answer:")[1]
