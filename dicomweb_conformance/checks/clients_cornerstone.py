@@ -1,8 +1,8 @@
-"""What cornerstone3D's @cornerstonejs/dicom-image-loader 5.8.2 sends for WADO-RS frames, and what it needs of the
+"""What cornerstone3D's @cornerstonejs/dicom-image-loader 5.14.0 (npm, the current release) sends for WADO-RS frames, and what it needs of the
 answer to show the image.
 
-Every function here does what the loader's own code does (cornerstonejs/cornerstone3D at 7034957, under
-packages/dicomImageLoader/src; line numbers of that commit), so a check judges the answer as the viewer would:
+Every function here does what the loader's own code does (the published package's dist/esm; line numbers of its
+5.14.0 files), so a check judges the answer as the viewer would:
 `xhrRequest` takes 200 and 206 only, `extractMultipart` cuts the frame out of the body,
 `getTransferSyntaxForContentType` names its transfer syntax, `decodeImageFrame` picks a decoder by that syntax (or
 throws), and the WADO-RS metadata provider reads the Image Pixel attributes with `parseFloat`.
@@ -33,15 +33,14 @@ from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import Dicomweb
 
-CLIENT = "@cornerstonejs/dicom-image-loader 5.8.2"
-_SRC = "packages/dicomImageLoader/src"
-# imageLoader/wadors/loadImage.ts (122): the Accept of every frame request, unquoted.
+CLIENT = "@cornerstonejs/dicom-image-loader 5.14.0"
+# imageLoader/wadors/loadImage.js (62): the Accept of every frame request, unquoted.
 ACCEPT_FRAMES = "multipart/related; type=application/octet-stream; transfer-syntax=*"
 # What OHIF's data source (dicomweb-client JS) asks metadata with, the JSON the app hands to wadors.metaDataManager.
 ACCEPT_METADATA = "application/dicom+json"
-# imageLoader/wadors/loadImage.ts getTransferSyntaxForContentType (30): no syntax named or guessed.
+# imageLoader/wadors/loadImage.js getTransferSyntaxForContentType (16): no syntax named or guessed.
 DEFAULT_SYNTAX = "1.2.840.10008.1.2"
-# loadImage.ts (56): the syntax guessed from a media type when no transfer-syntax parameter names one.
+# loadImage.js (29): the syntax guessed from a media type when no transfer-syntax parameter names one.
 SYNTAX_BY_MEDIA_TYPE = {
     "image/jpeg": "1.2.840.10008.1.2.4.50",
     "image/x-dicom-rle": "1.2.840.10008.1.2.5",
@@ -50,10 +49,11 @@ SYNTAX_BY_MEDIA_TYPE = {
     "image/jll": "1.2.840.10008.1.2.4.70",
     "image/jp2": "1.2.840.10008.1.2.4.90",
     "image/jpx": "1.2.840.10008.1.2.4.92",
+    "image/jxl": "1.2.840.10008.1.2.4.110",
+    "application/x-deflate": "1.2.840.10008.1.2.8.1",
     "image/jphc": "3.2.840.10008.1.2.4.96",
-    "image/jxl": "1.2.840.10008.1.2.4.140",
 }
-# decodeImageFrameWorker.js decodeImageFrame (384): the cases of its switch; any other syntax throws
+# decodeImageFrameWorker.js decodeImageFrame (213): the cases of its switch; any other syntax throws
 # "no decoder for transfer syntax".
 DECODED_SYNTAXES = frozenset(
     {
@@ -61,9 +61,13 @@ DECODED_SYNTAXES = frozenset(
         "1.2.840.10008.1.2.1",
         "1.2.840.10008.1.2.2",
         "1.2.840.10008.1.2.1.99",
+        "1.2.840.10008.1.2.1.98",
+        "1.2.840.10008.1.2.8.1",
         "1.2.840.10008.1.2.5",
         "1.2.840.10008.1.2.4.50",
         "1.2.840.10008.1.2.4.51",
+        "1.2.840.10008.1.2.4.53",
+        "1.2.840.10008.1.2.4.55",
         "1.2.840.10008.1.2.4.57",
         "1.2.840.10008.1.2.4.70",
         "1.2.840.10008.1.2.4.80",
@@ -74,10 +78,22 @@ DECODED_SYNTAXES = frozenset(
         "1.2.840.10008.1.2.4.201",
         "1.2.840.10008.1.2.4.202",
         "1.2.840.10008.1.2.4.203",
+        "1.2.840.10008.1.2.4.110",
+        "1.2.840.10008.1.2.4.111",
+        "1.2.840.10008.1.2.4.112",
     }
 )
-# decodeLittleEndian / decodeBigEndian: these take the bytes as they are (Deflate was undone by the server).
-_NATIVE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"})
+# decodeLittleEndian / decodeBigEndian / decodeEncapsulatedUncompressed: the bytes as they are (a deflated dataset's
+# frame is inflated by the server).
+_NATIVE = frozenset(
+    {
+        "1.2.840.10008.1.2",
+        "1.2.840.10008.1.2.1",
+        "1.2.840.10008.1.2.2",
+        "1.2.840.10008.1.2.1.99",
+        "1.2.840.10008.1.2.1.98",
+    }
+)
 
 # The study the CL-CS3D checks read: the dicomweb-client study's three files (native, 120-frame MR, JPEG 2000)
 # and one built-in corpus file per further syntax or colour form the loader decodes. Deflated is left out: Orthanc
@@ -101,10 +117,6 @@ CS3D_FILES = (
 FRAME_CASES = tuple(
     f"{name}-{frame}" for name in CS3D_FILES for frame in ((1, 120) if name.startswith("enhmr120") else (1,))
 )
-
-
-def source(path: str, function: str, line: int) -> str:
-    return f"{CLIENT} (cornerstone3D 7034957) {_SRC}/{path} {function} ({line})"
 
 
 def build_cornerstone_study(run_id: str) -> ClientStudy:
@@ -131,7 +143,7 @@ class Extracted:
 
 
 def extract_multipart(content_type: str, body: bytes) -> Extracted:
-    """imageLoader/wadors/extractMultipart.ts extractMultipart (17), as getPixelData (59) calls it: a Content-Type
+    """imageLoader/wadors/extractMultipart.js extractMultipart (4), as getPixelData.js (29) calls it: a Content-Type
     without 'multipart' is one part; else the head is everything up to the first CRLFCRLF, the boundary is its first
     line starting '--' (the whole line), the frame ends 2 bytes before that line's next occurrence."""
     if "multipart" not in content_type:
@@ -154,7 +166,7 @@ def extract_multipart(content_type: str, body: bytes) -> Extracted:
 
 
 def transfer_syntax_for_content_type(content_type: str | None) -> str:
-    """imageLoader/wadors/loadImage.ts getTransferSyntaxForContentType (30)."""
+    """imageLoader/wadors/loadImage.js getTransferSyntaxForContentType (16)."""
     if not content_type:
         return DEFAULT_SYNTAX
     params: dict[str, str] = {}
@@ -205,14 +217,14 @@ def view_frame(client: DicomwebClient, study: ClientStudy, case: str) -> ViewedF
     )
     response = client.get(path, accept=ACCEPT_FRAMES)
     what = f"frame {number} of {instance.name} ({ACCEPT_FRAMES})"
-    if response.status_code not in (200, 206):  # internal/xhrRequest.ts (110)
+    if response.status_code not in (200, 206):  # internal/xhrRequest.js (60)
         raise fail(
             f"{what}: xhrRequest rejects every status but 200 and 206; the viewport shows no image",
             expected="200 (or 206)",
             actual=status_line(response),
             response=response,
         )
-    content_type = response.headers.get("Content-Type") or "application/octet-stream"  # getPixelData.ts (59)
+    content_type = response.headers.get("Content-Type") or "application/octet-stream"  # getPixelData.js (29)
     try:
         extracted = extract_multipart(content_type, response.content)
     except ExtractError as error:
@@ -292,10 +304,10 @@ def _same_pixels(shown: np.ndarray, stored: np.ndarray, image: ImageDescription,
     return bool(worst <= LOSSY_TOLERANCE * (2**image.bits_stored - 1))
 
 
-# --- the metadata provider (imageLoader/wadors/metaData/metaDataProvider.ts) ---------------------------------------
+# --- the metadata provider (imageLoader/wadors/metaData/metaDataProvider.js) ---------------------------------------
 
-# IMAGE_PIXEL (230) and MULTIFRAME (32, via combineFrameInstance.ts 33): read with getNumberValue (parseFloat) or
-# getValue; MODALITY_LUT (268) reads the rescale pair, checked where the instance has it.
+# IMAGE_PIXEL (171) and MULTIFRAME (15, via combineFrameInstance.js 19): read with getNumberValue (parseFloat) or
+# getValue; MODALITY_LUT (200) reads the rescale pair, checked where the instance has it.
 IMAGE_PIXEL_NUMBERS = {
     "00280002": "SamplesPerPixel",
     "00280010": "Rows",
@@ -317,7 +329,7 @@ def js_parse_float(value: Any) -> float | None:
 
 
 def get_value(dataset: dict[str, Any], tag: str) -> Any:
-    """metaData/getValue.ts: Value[0], or undefined when the element, its Value or the first value is missing."""
+    """metaData/getValue.js: Value[0], or undefined when the element, its Value or the first value is missing."""
     element = dataset.get(tag)
     if not isinstance(element, dict):
         return None

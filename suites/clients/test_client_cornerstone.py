@@ -1,4 +1,4 @@
-"""cornerstone3D's @cornerstonejs/dicom-image-loader 5.8.2 viewing images over WADO-RS: its frame request sent as
+"""cornerstone3D's @cornerstonejs/dicom-image-loader 5.14.0 viewing images over WADO-RS: its frame request sent as
 its loadImage sends it, each answer cut, labelled and decoded as its extractMultipart, getTransferSyntaxForContentType
 and decodeImageFrame do (dicomweb_conformance/checks/clients_cornerstone.py), and the metadata its WADO-RS provider
 reads to build the image.

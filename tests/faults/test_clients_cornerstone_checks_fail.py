@@ -1,0 +1,59 @@
+"""Every cornerstone3D profile check (suites/clients/test_client_cornerstone.py, CL-CS3D-*) can fail, and can pass:
+the profile runs through a fault proxy in front of a real Orthanc 1.10.1 (standard profile).
+
+- control: no rule. Orthanc 1.10.1 meets every CL-CS3D requirement for the loader (no deviation declared): PASS.
+- fault: a rule breaking exactly what the loader needs; every check of the requirement must then FAIL.
+
+A fault on the frames answer also fails the checks of the later steps (a frame that is not cut out has no syntax and
+no pixels); each requirement is listed with the faults that break its own step. The facade forwards to Orthanc: the
+requirements are judged here. Rules: rules_clients_cornerstone.py; cases and runs: area_harness.py.
+
+One answer that looks wrong does not break every check and is not a fault here: a part header spelled
+'content-type:' (the loader then assumes Implicit VR Little Endian, which decodes a native frame correctly and
+fails only the compressed ones).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tests.faults.area_harness import BY_REQUIREMENT, FaultArea, suite_pool_fixture
+from tests.faults.rules import ProxyRule
+from tests.faults.rules_clients_cornerstone import CORNERSTONE_FAULTS
+
+CORNERSTONE_CHECKS = ["suites/clients/test_client_cornerstone.py"]
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The faults that break a requirement; Orthanc keeps every CL-CS3D requirement, so no repair."""
+
+    faults: tuple[str, ...] = ()
+    repair: None = None
+    fails_without_rules: bool = False
+
+    def rules(self, fault: str | None) -> tuple[ProxyRule, ...]:
+        return (CORNERSTONE_FAULTS[fault],) if fault else ()
+
+
+ORTHANC_CASES: dict[str, Expectation] = {
+    "CL-CS3D-FRAMES-MULTIPART": Expectation(("cs3d-frames-lf-only", "cs3d-frames-unterminated", "cs3d-frames-404")),
+    "CL-CS3D-FRAMES-TS": Expectation(("cs3d-frames-syntax-swapped", "cs3d-frames-syntax-star")),
+    "CL-CS3D-FRAMES-PIXELS": Expectation(("cs3d-frames-pixels-inverted",)),
+    "CL-CS3D-METADATA": Expectation(("cs3d-metadata-other-rows", "cs3d-metadata-no-pixel-module")),
+}
+
+CORNERSTONE = FaultArea(
+    name="clients_cornerstone",
+    selection=CORNERSTONE_CHECKS,
+    tables={"orthanc": ORTHANC_CASES},
+    keying=BY_REQUIREMENT,
+)
+
+suite_pool = suite_pool_fixture(CORNERSTONE.name)
+orthanc_plan = CORNERSTONE.plan_fixture("orthanc")
+plan = CORNERSTONE.case_plan_fixture()
+
+test_every_cornerstone_requirement_is_covered = CORNERSTONE.coverage_test()
+test_control = CORNERSTONE.control_test()
+test_fault_makes_the_checks_fail = CORNERSTONE.fault_test()
