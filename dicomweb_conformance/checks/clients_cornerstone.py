@@ -1,5 +1,5 @@
-"""What cornerstone3D's @cornerstonejs/dicom-image-loader 5.14.0 (npm, the current release) sends for WADO-RS frames, and what it needs of the
-answer to show the image.
+"""What cornerstone3D's @cornerstonejs/dicom-image-loader 5.14.0 (npm, the current release) sends for WADO-RS
+frames, and what it needs of the answer to show the image.
 
 Every function here does what the loader's own code does (the published package's dist/esm; line numbers of its
 5.14.0 files), so a check judges the answer as the viewer would:
