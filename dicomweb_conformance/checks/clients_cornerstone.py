@@ -96,12 +96,12 @@ _NATIVE = frozenset(
 )
 
 # The study the CL-CS3D checks read: the dicomweb-client study's three files (native, 120-frame MR, JPEG 2000)
-# and one built-in corpus file per further syntax or colour form the loader decodes. Deflated is left out: Orthanc
-# 1.10.1 answers its frames 500 (see the README's cornerstone subsection).
+# and one built-in corpus file per further syntax or colour form the loader decodes.
 CS3D_FILES = (
     "sc8_explicit",
     "enhmr120_explicit",
     "ct16s_j2k_lossless",
+    "ct16s_deflated",
     "rgb_explicit",
     "sc8_jpeg_baseline",
     "rgb_jpeg_baseline",

@@ -5,7 +5,8 @@ reads to build the image.
 
 The study (fixtures/client_cornerstone_fixtures.py) holds the dicomweb-client study's native, 120-frame MR and JPEG
 2000 images and one built-in corpus file per further syntax the loader decodes (JPEG baseline grey and YBR 4:2:2,
-JPEG lossless, JPEG-LS lossless and near-lossless, JPEG 2000 lossy and colour, RLE, a JPEG 2000 120-frame MR).
+Deflated Explicit VR Little Endian, JPEG lossless, JPEG-LS lossless and near-lossless, JPEG 2000 lossy and colour, RLE,
+a JPEG 2000 120-frame MR).
 """
 
 from __future__ import annotations

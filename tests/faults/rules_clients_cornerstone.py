@@ -1,12 +1,14 @@
 """Proxy rules for the cornerstone3D profile (suites/clients/test_client_cornerstone.py). Each fault breaks one thing
 dicom-image-loader needs of an answer, on the requests only the profile makes: frames asked with the loader's
-unquoted Accept, and the metadata of a series holding one of the profile's files (every file is its own series)."""
+unquoted Accept, and the metadata of a series holding one of the profile's files (every file is its own series).
+The repair hides Orthanc 1.10.1's one declared failure (targets/orthanc.toml, test_cs3d_frame_*[ct16s_deflated-1]):
+it asks again for Explicit VR Little Endian, so the faults also see, and break, that frame."""
 
 from __future__ import annotations
 
 import re
 
-from tests.faults.proxy import ProxyResponse
+from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
     SERIES_METADATA,
     Action,
@@ -22,6 +24,9 @@ from tests.faults.rules import (
 from tests.faults.rules_wado import ANY_FRAMES
 
 _LOADER_ACCEPT = r"^multipart/related; type=application/octet-stream; transfer-syntax=\*$"
+_EXPLICIT_ACCEPT = "multipart/related; type=application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1"
+# The loader's Accept, or the repair's
+_FRAMES_ACCEPT = r"^multipart/related; type=application/octet-stream; transfer-syntax=(?:\*|1\.2\.840\.10008\.1\.2\.1)$"
 _NATIVE_SYNTAXES = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99")
 ROWS = "00280010"
 
@@ -73,7 +78,14 @@ def _without_pixel_module(dataset: dict[str, Json]) -> dict[str, Json]:
 
 
 def _frames(name: str, breaks: str, action: Action) -> ProxyRule:
-    return ProxyRule(name, breaks, "GET", ANY_FRAMES, action, accept=_LOADER_ACCEPT)
+    return ProxyRule(name, breaks, "GET", ANY_FRAMES, action, accept=_FRAMES_ACCEPT)
+
+
+def _explicit_after_500(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    response = forward(request)
+    if response.status != 500:
+        return response
+    return forward(request.with_headers(accept=_EXPLICIT_ACCEPT))
 
 
 CORNERSTONE_FAULTS: dict[str, ProxyRule] = {
@@ -116,4 +128,16 @@ CORNERSTONE_FAULTS: dict[str, ProxyRule] = {
             accept=r"^application/dicom\+json$",
         ),
     ]
+}
+
+# Hide Orthanc 1.10.1's 500 to the frames of a Deflated instance (targets/orthanc.toml, test_cs3d_frame_*).
+CORNERSTONE_REPAIRS: dict[str, ProxyRule] = {
+    "repair-cs3d-deflated-as-explicit": ProxyRule(
+        "repair-cs3d-deflated-as-explicit",
+        "asks again with transfer-syntax=1.2.840.10008.1.2.1 where Orthanc answers the loader's frames request 500",
+        "GET",
+        ANY_FRAMES,
+        _explicit_after_500,
+        accept=_LOADER_ACCEPT,
+    )
 }
