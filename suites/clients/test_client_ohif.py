@@ -9,8 +9,10 @@ MR and a JPEG 2000 CT, one series each, under one patient whose name carries thi
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
+import requests
 
 from dicomweb_conformance.checks.clients_ohif import (
     ACCEPT_FRAMES,
@@ -46,12 +48,17 @@ IMAGE_TAGS = {"00280010": "Rows", "00280011": "Columns", "00280100": "BitsAlloca
 PLANE_TAGS = {"00200032": "ImagePositionPatient", "00200037": "ImageOrientationPatient"}
 
 
-def _study_row(client: DicomwebClient, study: OhifStudy) -> tuple[dict[str, object], object]:
+def _study_row(client: DicomwebClient, study: OhifStudy) -> tuple[dict[str, Any], requests.Response]:
     response = client.get(study_list_query(patient_id=study.patient_id), accept=ACCEPT_JSON)
     what = f"the study list searched by PatientID ({CLIENT} mapParams)"
     found = [d for d in json_datasets(response, what) if get_string(d, STUDY_UID) == study.study_uid]
-    require(len(found) == 1, f"{what}: the study is not in the list", expected=study.study_uid,
-            actual=status_line(response), response=response)  # fmt: skip
+    require(
+        len(found) == 1,
+        f"{what}: the study is not in the list",
+        expected=study.study_uid,
+        actual=status_line(response),
+        response=response,
+    )
     return found[0], response
 
 
@@ -59,8 +66,13 @@ def _study_row(client: DicomwebClient, study: OhifStudy) -> tuple[dict[str, obje
 def test_ohif_study_list_includefield(client: DicomwebClient, ohif_study: OhifStudy) -> None:
     """The study list's comma-list includefield (sent as %2C) brings the StudyDescription the list shows."""
     row, response = _study_row(client, ohif_study)
-    require(get_string(row, "00081030") == OHIF_DESCRIPTION, "the study list: no StudyDescription (00081030)",
-            expected=OHIF_DESCRIPTION, actual=row.get("00081030"), response=response)  # type: ignore[arg-type]  # fmt: skip
+    require(
+        get_string(row, "00081030") == OHIF_DESCRIPTION,
+        "the study list: no StudyDescription (00081030)",
+        expected=OHIF_DESCRIPTION,
+        actual=row.get("00081030"),
+        response=response,
+    )
 
 
 @pytest.mark.req("CL-OHIF-STUDY-ATTRS")
@@ -81,16 +93,25 @@ def test_ohif_study_list_row(client: DicomwebClient, ohif_study: OhifStudy) -> N
         and int(count) == len(ohif_study.instances)
         and wanted <= modalities
     )
-    require(ok, "the study list's row is wrong", response=response,  # type: ignore[arg-type]
-            expected=f"YYYYMMDD, {{'Alphabetic': {ohif_study.patient_name!r}}}, {len(ohif_study.instances)}, {wanted}",
-            actual=shown)  # fmt: skip
+    require(
+        ok,
+        "the study list's row is wrong",
+        response=response,
+        expected=f"YYYYMMDD, {{'Alphabetic': {ohif_study.patient_name!r}}}, {len(ohif_study.instances)}, {wanted}",
+        actual=shown,
+    )
 
 
 def _found_by(client: DicomwebClient, study: OhifStudy, query: str, what: str) -> None:
     response = client.get(query, accept=ACCEPT_JSON)
     found = [get_string(d, STUDY_UID) for d in json_datasets(response, what)]
-    require(study.study_uid in found, f"{what}: the study is not found", expected=study.study_uid,
-            actual=found[:5] or status_line(response), response=response)  # fmt: skip
+    require(
+        study.study_uid in found,
+        f"{what}: the study is not found",
+        expected=study.study_uid,
+        actual=found[:5] or status_line(response),
+        response=response,
+    )
 
 
 @pytest.mark.req("CL-OHIF-STUDY-WILDCARD")
@@ -120,8 +141,13 @@ def test_ohif_study_list_empty(client: DicomwebClient, run_state: RunState) -> N
     """A study list search matching nothing is 200, 202 or 204 with no dataset."""
     response = client.get(study_list_query(patient_id=f"NOSUCH-{run_state.run_id}"), accept=ACCEPT_JSON)
     found = json_datasets(response, "the study list matching nothing")
-    require(not found, "the study list matching nothing shows studies", expected="[]",
-            actual=f"{len(found)} dataset(s)", response=response)  # fmt: skip
+    require(
+        not found,
+        "the study list matching nothing shows studies",
+        expected="[]",
+        actual=f"{len(found)} dataset(s)",
+        response=response,
+    )
 
 
 @pytest.mark.req("CL-OHIF-PAGE-OFFSET")
@@ -129,17 +155,23 @@ def test_ohif_next_page(client: DicomwebClient, ohif_study: OhifStudy) -> None:
     """limit=101&offset=100 of a search holding one study is empty."""
     response = client.get(study_list_query(patient_id=ohif_study.patient_id, offset=100), accept=ACCEPT_JSON)
     found = json_datasets(response, "the study list's window at offset 100")
-    require(not found, "the window at offset 100 repeats the first", expected="no study",
-            actual=[get_string(d, STUDY_UID) for d in found], response=response)  # fmt: skip
+    require(
+        not found,
+        "the window at offset 100 repeats the first",
+        expected="no study",
+        actual=[get_string(d, STUDY_UID) for d in found],
+        response=response,
+    )
 
 
-def _series_rows(client: DicomwebClient, study: OhifStudy) -> tuple[list[dict[str, object]], object]:
+def _series_rows(client: DicomwebClient, study: OhifStudy) -> tuple[list[dict[str, Any]], requests.Response]:
     response = client.get(series_list_query(study.study_uid), accept=ACCEPT_JSON)
     rows = json_datasets(response, "the series search with includefield=0008103E%2C00080021")
     found = sorted(get_string(r, SERIES_UID) for r in rows)
     wanted = sorted(i.series_uid for i in study.instances)
-    require(found == wanted, "the series search: not every series once", expected=wanted, actual=found,
-            response=response)  # fmt: skip
+    require(
+        found == wanted, "the series search: not every series once", expected=wanted, actual=found, response=response
+    )
     return rows, response
 
 
@@ -149,8 +181,9 @@ def test_ohif_series_includefield(client: DicomwebClient, ohif_study: OhifStudy)
     rows, response = _series_rows(client, ohif_study)
     wanted = {i.series_uid: str(i.dataset.SeriesDate) for i in ohif_study.instances}
     found = {get_string(r, SERIES_UID): get_string(r, "00080021") for r in rows}
-    require(found == wanted, "the series search: no SeriesDate (00080021)", expected=wanted, actual=found,
-            response=response)  # type: ignore[arg-type]  # fmt: skip
+    require(
+        found == wanted, "the series search: no SeriesDate (00080021)", expected=wanted, actual=found, response=response
+    )
 
 
 @pytest.mark.req("CL-OHIF-SERIES-ATTRS")
@@ -163,15 +196,19 @@ def test_ohif_series_rows(client: DicomwebClient, ohif_study: OhifStudy) -> None
     }
     tags = ("00080060", "00200011", "0008103E", "00201209")
     found = {get_string(r, SERIES_UID): tuple(get_string(r, t) for t in tags) for r in rows}
-    require(found == wanted, "the series rows are wrong", expected=wanted, actual=found,
-            response=response)  # type: ignore[arg-type]  # fmt: skip
+    require(found == wanted, "the series rows are wrong", expected=wanted, actual=found, response=response)
 
 
-def _check_instances(datasets: list[dict[str, object]], study: OhifStudy, what: str, response: object) -> None:
+def _check_instances(datasets: list[dict[str, Any]], study: OhifStudy, what: str, response: requests.Response) -> None:
     by_sop = {get_string(d, SOP_UID): d for d in datasets}
     wanted = sorted(i.sop_instance_uid for i in study.instances)
-    require(sorted(by_sop) == wanted, f"{what}: not every instance once", expected=wanted, actual=sorted(by_sop),
-            response=response)  # type: ignore[arg-type]  # fmt: skip
+    require(
+        sorted(by_sop) == wanted,
+        f"{what}: not every instance once",
+        expected=wanted,
+        actual=sorted(by_sop),
+        response=response,
+    )
     for instance in study.instances:
         ds, stored = by_sop[instance.sop_instance_uid], instance.dataset
         missing = [name for tag, name in IMAGE_TAGS.items() if not values(ds, tag)]
@@ -180,8 +217,13 @@ def _check_instances(datasets: list[dict[str, object]], study: OhifStudy, what: 
         frames = int(stored.get("NumberOfFrames") or 1)
         if frames > 1 and get_string(ds, "00280008") != str(frames):
             missing.append(f"NumberOfFrames {frames} (got {get_string(ds, '00280008')!r})")
-        require(not missing, f"{what}: {instance.name} lacks what the viewer lays it out with",
-                expected="the attributes present", actual=missing, response=response)  # type: ignore[arg-type]  # fmt: skip
+        require(
+            not missing,
+            f"{what}: {instance.name} lacks what the viewer lays it out with",
+            expected="the attributes present",
+            actual=missing,
+            response=response,
+        )
 
 
 @pytest.mark.req("CL-OHIF-METADATA-LAZY")
@@ -189,7 +231,7 @@ def test_ohif_open_study_lazy(client: DicomwebClient, ohif_study: OhifStudy) -> 
     """studies/{s}/series, then each series' metadata: every instance with its image attributes."""
     response = client.get(f"studies/{ohif_study.study_uid}/series", accept=ACCEPT_JSON)
     series = [get_string(r, SERIES_UID) for r in json_datasets(response, "open study: the series search")]
-    datasets: list[dict[str, object]] = []
+    datasets: list[dict[str, Any]] = []
     for series_uid in series:
         response = client.get(f"studies/{ohif_study.study_uid}/series/{series_uid}/metadata", accept=ACCEPT_JSON)
         datasets += json_datasets(response, f"open study: metadata of series {series_uid}")
