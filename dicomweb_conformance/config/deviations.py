@@ -36,6 +36,8 @@ class Deviation:
     test: str | None = None
     data_loss: bool = False
     versions: tuple[str, ...] = ()  # empty: every version of the server
+    # The API versions (the base URL's version segment, Azure's v1 / v2) it is seen on; empty: any URL.
+    api_versions: tuple[str, ...] = ()
     # The per-file checks (suites/samples) of files stored in these syntaxes only; empty: whatever the file.
     transfer_syntaxes: tuple[str, ...] = ()
     since: str | None = None
@@ -60,6 +62,10 @@ class Deviation:
             return True
         return version is not None and any(version == v or version.startswith(v + ".") for v in self.versions)
 
+    def applies_to_api(self, api_version: str | None) -> bool:
+        """`api_versions = ["v1"]` covers a target whose base URL ends in /v1 only."""
+        return not self.api_versions or api_version in self.api_versions
+
     def covers(self, failure: FailureSignature) -> bool:
         return failure.status in self.statuses and failure.data_loss == self.data_loss
 
@@ -70,7 +76,18 @@ class Deviation:
 
 
 _DEVIATION_KEYS = frozenset(
-    {"reason", "requirement", "test", "status", "data_loss", "versions", "transfer_syntaxes", "since", "link"}
+    {
+        "reason",
+        "requirement",
+        "test",
+        "status",
+        "data_loss",
+        "versions",
+        "api_versions",
+        "transfer_syntaxes",
+        "since",
+        "link",
+    }
 )
 
 
@@ -93,6 +110,7 @@ def deviations_of(file_data: Mapping[str, Any], file_name: str) -> tuple[Deviati
                 test=entry.get("test"),
                 data_loss=flag(entry.get("data_loss", False), f"{where} data_loss"),
                 versions=_versions(entry.get("versions", []), where),
+                api_versions=_versions(entry.get("api_versions", []), where),
                 transfer_syntaxes=_uids(entry.get("transfer_syntaxes", []), where),
                 since=entry.get("since"),
                 link=entry.get("link"),

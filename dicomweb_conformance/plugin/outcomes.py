@@ -87,7 +87,12 @@ def _apply_requirement(item: pytest.Item, requirement: Requirement, state: RunSt
         item.add_marker(pytest.mark.skip(reason=f"{Outcome.NOT_APPLICABLE.value}: {reason}"))
         return
     deviation = applicable_deviation(
-        state.target.deviations, requirement.id, item.nodeid, state.server.version, _sample_syntax(item)
+        state.target.deviations,
+        requirement.id,
+        item.nodeid,
+        state.server.version,
+        _sample_syntax(item),
+        api_version=state.target.api_version,
     )
     if deviation is not None:
         item.stash[DEVIATION_KEY] = deviation
@@ -101,12 +106,22 @@ def _sample_syntax(item: pytest.Item) -> str:
 
 
 def applicable_deviation(
-    deviations: tuple[Deviation, ...], requirement: str, nodeid: str, version: str | None, syntax: str | None = None
+    deviations: tuple[Deviation, ...],
+    requirement: str,
+    nodeid: str,
+    version: str | None,
+    syntax: str | None = None,
+    *,
+    api_version: str | None = None,
 ) -> Deviation | None:
-    """The first deviation naming this check (by test, else requirement) for this server version (and, for a
-    per-file check, the sample file's transfer syntax)."""
+    """The first deviation naming this check (by test, else requirement) for this server version and API version
+    (and, for a per-file check, the sample file's transfer syntax)."""
     for deviation in deviations:
-        if deviation.matches(requirement, nodeid, syntax) and deviation.applies_to(version):
+        if (
+            deviation.matches(requirement, nodeid, syntax)
+            and deviation.applies_to(version)
+            and deviation.applies_to_api(api_version)
+        ):
             return deviation
     return None
 

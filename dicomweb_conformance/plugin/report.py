@@ -288,7 +288,7 @@ class ConformanceReport:
                 reason=deviation.reason,
             )
             for deviation in self.state.target.deviations
-            if deviation.applies_to(version)
+            if deviation.applies_to(version) and deviation.applies_to_api(self.state.target.api_version)
         ]
 
     @pytest.hookimpl(optionalhook=True)

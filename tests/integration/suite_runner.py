@@ -132,7 +132,9 @@ def declared_outcomes(
         requirement = catalog[requirement_id]
         sample = _sample_of(nodeid, facts) if "suites/samples/" in nodeid else None
         syntax = sample[1].syntax if sample else ""
-        deviation = applicable_deviation(target.deviations, requirement_id, nodeid, server_version, syntax)
+        deviation = applicable_deviation(
+            target.deviations, requirement_id, nodeid, server_version, syntax, api_version=target.api_version
+        )
         if requirement.not_applicable_because(target) or (sample and _not_applicable_to(nodeid, *sample)):
             expected[nodeid] = Outcome.NOT_APPLICABLE.value
         elif sample and _declined(target, nodeid, server_version, syntax):

@@ -135,6 +135,14 @@ def test_a_deviation_applies_to_the_versions_it_names() -> None:
     assert Deviation(reason="r", statuses=(400,), requirement="A").applies_to(None)
 
 
+def test_a_deviation_applies_to_the_api_versions_it_names() -> None:
+    deviation = Deviation(reason="r", statuses=(200,), requirement="A", api_versions=("v1",))
+    assert deviation.applies_to_api("v1")
+    assert not deviation.applies_to_api("v2")
+    assert not deviation.applies_to_api(None), "a target URL without a version segment is not a v1 one"
+    assert Deviation(reason="r", statuses=(200,), requirement="A").applies_to_api(None)
+
+
 def test_capabilities_default_from_profile_and_file_overrides(tmp_path: Path) -> None:
     path = write_target(tmp_path, FILE_WITH_URL + "[capabilities]\ndelete = false\n")
     target = resolve_target({"target": str(path)}, {})
