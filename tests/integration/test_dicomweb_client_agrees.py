@@ -7,8 +7,7 @@ nothing and is not counted as agreement (see the test's rule)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -20,17 +19,10 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from dicomweb_conformance.checks.clients import CLIENT_STUDY_FILES, ClientStudy, build_client_study
-from dicomweb_conformance.config.catalog import Outcome, load_catalog
-from dicomweb_conformance.config.target import resolve_target
-from dicomweb_conformance.launchers.orthanc_server import OrthancServer
+from dicomweb_conformance.config.catalog import Outcome
 from dicomweb_conformance.suites.clients.test_client_dicomweb_client import STOW_FILES
-from tests.doubles.facade.server import facade_over_fresh_orthanc
-from tests.doubles.tiny_pacs_server import TinyPacsServer
-from tests.integration.suite_runner import ROOT, run_suite
+from tests.integration.client_targets import TARGETS, Served, not_claimed, run_profile
 
-ORTHANC_TARGET = str(ROOT / "targets" / "orthanc.toml")
-TINY_PACS_TARGET = str(ROOT / "targets" / "tiny-pacs.toml")
-FACADE_TARGET = str(ROOT / "targets" / "azure-facade.toml")
 MODULE = "suites/clients/test_client_dicomweb_client.py::"
 FRAMES_ANY = (("application/octet-stream", "*"),)
 MULTI_FRAME = "enhmr120_explicit"
@@ -193,45 +185,6 @@ def _attempt(call: Call, library: DICOMwebClient, study: ClientStudy) -> tuple[b
     return ok, "OK" if ok else "returned, data missing"
 
 
-@dataclass(frozen=True)
-class Served:
-    """A running target: its DICOMweb URL, its target file, the suite's environment, the library's headers."""
-
-    url: str
-    target: str
-    env: dict[str, str]
-    headers: dict[str, str]
-
-
-@contextmanager
-def _orthanc(generation: str) -> Iterator[Served]:
-    with OrthancServer(generation=generation) as orthanc:
-        yield Served(orthanc.dicomweb_url, ORTHANC_TARGET, {}, {})
-
-
-@contextmanager
-def _tiny_pacs() -> Iterator[Served]:
-    with TinyPacsServer(tokens=[TOKEN]) as server:
-        yield Served(server.dicomweb_url, TINY_PACS_TARGET, {"DICOMWEB_TOKEN": TOKEN}, BEARER)
-
-
-@contextmanager
-def _facade(version: str) -> Iterator[Served]:
-    with facade_over_fresh_orthanc(tokens={TOKEN}) as facade:
-        yield Served(facade.url(version), FACADE_TARGET, {"DICOMWEB_TOKEN": TOKEN}, BEARER)
-
-
-TOKEN = "dwc-agree-bearer-token"
-BEARER = {"Authorization": f"Bearer {TOKEN}"}
-TARGETS: dict[str, Callable[[], AbstractContextManager[Served]]] = {
-    "orthanc-1.10": lambda: _orthanc("1.10"),
-    "orthanc-1.12": lambda: _orthanc("1.12"),
-    "tiny-pacs": _tiny_pacs,
-    "facade-v1": lambda: _facade("v1"),
-    "facade-v2": lambda: _facade("v2"),
-}
-
-
 def _library_results(served: Served) -> tuple[dict[str, tuple[bool, str]], dict[str, str]]:
     """Every operation performed by the library on a study of its own; (ok, detail) and the operation's name."""
     library = DICOMwebClient(url=served.url, headers=served.headers)
@@ -250,17 +203,6 @@ def _library_results(served: Served) -> tuple[dict[str, tuple[bool, str]], dict[
     return results, {op.check: op.name for op in operations}
 
 
-def _not_claimed(served: Served, checks: dict[str, Any]) -> set[str]:
-    """The checks whose requirement needs a capability the target file does not claim."""
-    target = resolve_target({"url": served.url, "target": served.target}, served.env)
-    catalog = load_catalog()
-    return {
-        node.removeprefix(MODULE)
-        for node, check in checks.items()
-        if catalog[check["requirement"]].not_applicable_because(target) is not None
-    }
-
-
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_cl_dwc_verdicts_agree_with_the_library(tmp_path: Path, name: str) -> None:
     """The rule: a PASS agrees with a library call that returns the data; a FAIL or a KNOWN-DEVIATION with one
@@ -268,20 +210,9 @@ def test_cl_dwc_verdicts_agree_with_the_library(tmp_path: Path, name: str) -> No
     nothing: it is no agreement; the test shows what the library does there and requires only that the check is
     NOT-APPLICABLE exactly where the target file leaves the capability out."""
     with TARGETS[name]() as served:
-        run = run_suite(
-            tmp_path,
-            "--dicomweb-url",
-            served.url,
-            "--dicomweb-target",
-            served.target,
-            "-k",
-            "test_client_dicomweb_client",
-            env=served.env,
-            timeout=300,
-        )
-        assert run.returncode == 0, run.output[-3000:]
+        run = run_profile(tmp_path, served, "test_client_dicomweb_client")
         results, names = _library_results(served)
-        not_claimed = _not_claimed(served, run.conformance["checks"])
+        unclaimed = not_claimed(served, run.conformance["checks"], MODULE)
     outcomes = {nodeid.removeprefix(MODULE): outcome for nodeid, outcome in run.outcomes.items()}
     assert set(outcomes) == set(results), "every CL-DWC check has its library operation"
     judged = {check for check, outcome in outcomes.items() if outcome != Outcome.NOT_APPLICABLE.value}
@@ -290,7 +221,7 @@ def test_cl_dwc_verdicts_agree_with_the_library(tmp_path: Path, name: str) -> No
         for check, (_, detail) in sorted(results.items())
     ]
     print(f"\n{name}: {run.server_version}\n" + "\n".join(table))
-    assert set(outcomes) - judged == not_claimed, "NOT-APPLICABLE exactly where a capability is not claimed"
+    assert set(outcomes) - judged == unclaimed, "NOT-APPLICABLE exactly where a capability is not claimed"
     disagreements = {
         check: (detail, outcomes[check])
         for check, (ok, detail) in results.items()
