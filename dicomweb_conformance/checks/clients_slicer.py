@@ -35,7 +35,8 @@ SLICER_PATIENT = "Slicer^Browser"
 SLICER_STUDY_DATE = "20240105"
 SLICER_STUDY_DESCRIPTION = "dicomweb-conformance: Slicer browser"
 # _get_all_pages has no bound; a server that never gives an empty or a repeated page keeps Slicer waiting for ever.
-MAX_PAGES = 50
+# Generous: a large archive paged 100 at a time is still listed (a page of repeated items fails at once, below).
+MAX_PAGES = 1000
 # populateStudiesTableWidget (933): the study list's columns, by tag.
 STUDY_COLUMNS = {
     "0020000D": "Study instance UID",
@@ -129,8 +130,9 @@ class Pages:
 
 
 def all_pages(client: DicomwebClient, path: str, fields: Sequence[str], what: str) -> Pages:
-    """`_get_all_pages` (18): offset=0, 1, ... with no limit (the library sorts the query: includefield, then offset);
-    it stops on an empty page or on a page whose first item it already holds, and offset += len(page)."""
+    """`_get_all_pages` (18): offset=0 with no limit (the library sorts the query: includefield, then offset);
+    it stops on an empty page or on a page whose first item it already holds, and offset += len(page). A page
+    repeating items already listed fails at once: Slicer would list them twice and, its first item new, page on."""
     pages = Pages([], [], [])
     offset = 0
     for _ in range(MAX_PAGES):
@@ -140,6 +142,15 @@ def all_pages(client: DicomwebClient, path: str, fields: Sequence[str], what: st
         page = json_datasets(response, f"{what} at offset {offset}")
         if not page or page[0] in pages.items:
             return pages
+        repeated = [item for item in page if item in pages.items]
+        if repeated:
+            raise fail(
+                f"{what} at offset {offset}: a page repeats listed items; {SLICER} lists them twice and, its first "
+                "item being new, pages on",
+                expected="pages that start where the last one ended",
+                actual=f"{len(repeated)} of {len(page)} items already listed",
+                response=response,
+            )
         pages.items += page
         pages.origins += [len(pages.answers) - 1] * len(page)
         offset += len(page)
