@@ -1,7 +1,9 @@
-"""The CL-DWC verdicts are what the real dicomweb-client 0.61.2 does: against each Orthanc generation the suite's
-clients module runs with the shipped target, then the library itself performs, on the same server and on data of
-the same kind, the operation each check reproduces. A check PASSes exactly where the library call returns the data
-without raising; it FAILs (or is a declared KNOWN-DEVIATION) exactly where the library raises or comes back short."""
+"""The CL-DWC verdicts are what the real dicomweb-client 0.61.2 does, on every CI target: Orthanc 1.10 and 1.12,
+tiny-pacs, the Azure facade's v1 and v2 routes. On each, the suite's clients module runs with the shipped target
+file, then the library itself performs, on the same server and on data of the same kind, the operation each check
+reproduces. A check PASSes exactly where the library call returns the data without raising; it FAILs (or is a
+declared KNOWN-DEVIATION) exactly where the library raises or comes back short. A NOT-APPLICABLE check judges
+nothing and is not counted as agreement (see the test's rule)."""
 
 from __future__ import annotations
 
@@ -17,11 +19,10 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from dicomweb_conformance.checks.clients import CLIENT_STUDY_FILES, ClientStudy, build_client_study
-from dicomweb_conformance.launchers.orthanc_server import OrthancServer
+from dicomweb_conformance.config.catalog import Outcome
 from dicomweb_conformance.suites.clients.test_client_dicomweb_client import STOW_FILES
-from tests.integration.suite_runner import ROOT, run_suite
+from tests.integration.client_targets import TARGETS, Served, not_claimed, run_profile
 
-ORTHANC_TARGET = str(ROOT / "targets" / "orthanc.toml")
 MODULE = "suites/clients/test_client_dicomweb_client.py::"
 FRAMES_ANY = (("application/octet-stream", "*"),)
 MULTI_FRAME = "enhmr120_explicit"
@@ -162,7 +163,10 @@ def _frames_back(frames: list[bytes], count: int) -> bool:
 def _store_found(client: DICOMwebClient, study: ClientStudy) -> bool:
     """store_instances of a body over 1 MB (the library chunks it), then every instance found by a search."""
     client.store_instances([dcmread(BytesIO(i.data)) for i in study.instances.values()])
-    return _json_uids(client.search_for_instances(study.study_uid), "00080018") == study.sop_uids
+    series = {i.series_uid for i in study.instances.values()}
+    # Series by series: tiny-pacs has no study-level instance search (GET /studies/{s}/instances: 404).
+    found = [i for se in series for i in client.search_for_instances(study.study_uid, se)]
+    return _json_uids(found, "00080018") == study.sop_uids
 
 
 def _store_response(client: DICOMwebClient, study: ClientStudy) -> bool:
@@ -181,39 +185,46 @@ def _attempt(call: Call, library: DICOMwebClient, study: ClientStudy) -> tuple[b
     return ok, "OK" if ok else "returned, data missing"
 
 
-@pytest.mark.parametrize("generation", ["1.10", "1.12"])
-def test_cl_dwc_verdicts_agree_with_the_library(tmp_path: Path, generation: str) -> None:
-    with OrthancServer(generation=generation) as orthanc:
-        run = run_suite(
-            tmp_path,
-            "--dicomweb-url",
-            orthanc.dicomweb_url,
-            "--dicomweb-target",
-            ORTHANC_TARGET,
-            "-k",
-            "test_client_dicomweb_client",
-            timeout=120,
-        )
-        assert run.returncode == 0, run.output[-3000:]
-        library = DICOMwebClient(url=orthanc.dicomweb_url)
-        study = build_client_study("dwc-agree")
-        library.store_instances([dcmread(BytesIO(i.data)) for i in study.instances.values()])
-        operations = [
-            Operation("store_instances (> 1 MB: chunked)", "test_dwc_store_instances", _store_found),
-            Operation("store_instances -> its Dataset", "test_dwc_store_response", _store_response),
-            *_operations(),
-        ]
-        studies = {
-            "test_dwc_store_instances": build_client_study("dwc-agree", STOW_FILES),
-            "test_dwc_store_response": build_client_study("dwc-agree", ["sc8_explicit"]),
-        }
-        results = {op.check: _attempt(op.call, library, studies.get(op.check, study)) for op in operations}
-        names = {op.check: op.name for op in operations}
+def _library_results(served: Served) -> tuple[dict[str, tuple[bool, str]], dict[str, str]]:
+    """Every operation performed by the library on a study of its own; (ok, detail) and the operation's name."""
+    library = DICOMwebClient(url=served.url, headers=served.headers)
+    study = build_client_study("dwc-agree")
+    library.store_instances([dcmread(BytesIO(i.data)) for i in study.instances.values()])
+    operations = [
+        Operation("store_instances (> 1 MB: chunked)", "test_dwc_store_instances", _store_found),
+        Operation("store_instances -> its Dataset", "test_dwc_store_response", _store_response),
+        *_operations(),
+    ]
+    studies = {
+        "test_dwc_store_instances": build_client_study("dwc-agree", STOW_FILES),
+        "test_dwc_store_response": build_client_study("dwc-agree", ["sc8_explicit"]),
+    }
+    results = {op.check: _attempt(op.call, library, studies.get(op.check, study)) for op in operations}
+    return results, {op.check: op.name for op in operations}
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_cl_dwc_verdicts_agree_with_the_library(tmp_path: Path, name: str) -> None:
+    """The rule: a PASS agrees with a library call that returns the data; a FAIL or a KNOWN-DEVIATION with one
+    that raises or comes back short. A NOT-APPLICABLE check (the target does not claim the capability) judges
+    nothing: it is no agreement; the test shows what the library does there and requires only that the check is
+    NOT-APPLICABLE exactly where the target file leaves the capability out."""
+    with TARGETS[name]() as served:
+        run = run_profile(tmp_path, served, "test_client_dicomweb_client")
+        results, names = _library_results(served)
+        unclaimed = not_claimed(served, run.conformance["checks"], MODULE)
     outcomes = {nodeid.removeprefix(MODULE): outcome for nodeid, outcome in run.outcomes.items()}
     assert set(outcomes) == set(results), "every CL-DWC check has its library operation"
-    table = [f"{names[check]:<70} {detail:<60} {outcomes[check]}" for check, (_, detail) in sorted(results.items())]
-    print(f"\nOrthanc {run.server_version}\n" + "\n".join(table))
+    judged = {check for check, outcome in outcomes.items() if outcome != Outcome.NOT_APPLICABLE.value}
+    table = [
+        f"{names[check]:<70} {detail:<60} {outcomes[check]}{'' if check in judged else ' (not judged)'}"
+        for check, (_, detail) in sorted(results.items())
+    ]
+    print(f"\n{name}: {run.server_version}\n" + "\n".join(table))
+    assert set(outcomes) - judged == unclaimed, "NOT-APPLICABLE exactly where a capability is not claimed"
     disagreements = {
-        check: (detail, outcomes[check]) for check, (ok, detail) in results.items() if ok != (outcomes[check] == "PASS")
+        check: (detail, outcomes[check])
+        for check, (ok, detail) in results.items()
+        if check in judged and ok != (outcomes[check] == Outcome.PASS.value)
     }
-    assert disagreements == {}, "(library, check outcome) per check"
+    assert disagreements == {}, "(library, check outcome) per judged check"
