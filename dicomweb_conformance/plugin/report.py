@@ -285,9 +285,7 @@ class ConformanceReport:
         }
         paths["conformance JSON"].write_text(json.dumps(document, indent=1, sort_keys=True))
         gate_passed = not (gate and baseline and (baseline["regressions"] or baseline["expired"]))
-        page = conformance_page.render(
-            document, self.exchanges, self._deviation_rows(), gate_passed=gate_passed and document["conformant"]
-        )
+        page = conformance_page.render(document, self.exchanges, self._deviation_rows(), gate_passed=gate_passed)
         paths["conformance report"].write_text(page)
         paths["conformance statement"].write_text(statement.markdown(document))
         written = gate.write(document, directory) if gate else None
