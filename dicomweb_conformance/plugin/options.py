@@ -85,23 +85,27 @@ MARKERS = (
 )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    if not is_conformance_run(config):
-        return
-    try:
-        config.stash[CLIENT_SELECTION] = select_clients(config.getoption("dicomweb_clients"), os.environ)
-    except ConfigError as error:
-        raise pytest.UsageError(str(error)) from None
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Before pytest_configure reaches the target: an unknown client profile is a usage error first."""
+    if is_conformance_run(config):
+        client_selection(config)
 
 
 def client_selection(config: pytest.Config) -> ClientSelection:
-    return config.stash.get(CLIENT_SELECTION, ALL_CLIENTS)
+    """The client profiles chosen (an xdist worker, which gets no pytest_cmdline_main, reads the same options)."""
+    if CLIENT_SELECTION not in config.stash:
+        try:
+            config.stash[CLIENT_SELECTION] = select_clients(config.getoption("dicomweb_clients"), os.environ)
+        except ConfigError as error:
+            raise pytest.UsageError(str(error)) from None
+    return config.stash[CLIENT_SELECTION]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The `large` checks move a gigabyte each: they run only when a -m expression names them. The checks of a
     client profile not chosen (--dicomweb-clients) do not run."""
-    selection = client_selection(config)
+    selection = client_selection(config) if is_conformance_run(config) else ALL_CLIENTS
     large_left_out = "large" not in (config.option.markexpr or "")
     deselected = [
         item

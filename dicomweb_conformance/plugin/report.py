@@ -143,7 +143,8 @@ class ConformanceReport:
         for line in timings.lines(self.state.client.timings.summary()):
             terminalreporter.write_line(line)
         clients = self.clients(config)
-        terminalreporter.write_line("client compatibility matrix (clients x user actions):")
+        chosen = f"{', '.join(clients['chosen']) or 'none'}, {clients['chosen_from']}"
+        terminalreporter.write_line(f"client compatibility matrix (clients x user actions; profiles chosen: {chosen}):")
         for line in compatibility.matrix_lines(clients):
             terminalreporter.write_line(line)
         breaks = any(profile["status"] in ("breaks", "cannot tell") for profile in clients["profiles"].values())
