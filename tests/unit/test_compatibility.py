@@ -113,3 +113,19 @@ def test_an_unknown_client_is_a_usage_error_naming_the_known_ones() -> None:
     )
     with pytest.raises(ConfigError, match=message):
         select_clients(None, {"DICOMWEB_CLIENTS": "ohif,horos"})
+
+
+def test_the_page_shows_the_client_verdict_and_a_failing_cell_opens_its_check() -> None:
+    from dicomweb_conformance.reporting.html import render
+    from tests.unit.test_reporting import document
+
+    checks = {nodeid: {**entry, "level": "SHALL"} for nodeid, entry in CHECKS.items()}
+    built = document(checks)
+    built["clients"] = compatibility(checks, ACTIONS_OF, ALL_CLIENTS, FAILING)
+    validate(built)
+    page = render(built, {}, [], gate_passed=True)
+    anchor = sorted(checks).index("suites/clients/t.py::test_frames[c]")
+    assert f'<a class="o o-FAIL" href="#c-{anchor}" data-open="c-{anchor}">FAIL</a> 2/3' in page
+    assert f'<details class="check" id="c-{anchor}" data-outcome="FAIL">' in page
+    assert 'class="banner bad">Client compatibility: dicomweb-client BREAKS' in page
+    assert '<th title="browser-access">reach the server' in page
