@@ -119,6 +119,6 @@ def cell_text(cell: Mapping[str, Any]) -> str:
     if cell["outcome"] is None:
         return "-"
     total = sum(cell["counts"].values())
-    if cell["not_working"]:
-        return f"{cell['outcome']} {len(cell['not_working'])}/{total}"
-    return f"{cell['outcome']} {total}"
+    not_applicable = cell["counts"].get("NOT-APPLICABLE", 0) if cell["outcome"] != "NOT-APPLICABLE" else 0
+    counted = f"{len(cell['not_working'])}/{total}" if cell["not_working"] else str(total)
+    return f"{cell['outcome']} {counted}" + (f" ({not_applicable} N/A)" if not_applicable else "")

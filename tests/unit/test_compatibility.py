@@ -8,7 +8,7 @@ import pytest
 
 from dicomweb_conformance.config.clients import ALL_CLIENTS, ClientSelection, select_clients
 from dicomweb_conformance.config.settings import ConfigError
-from dicomweb_conformance.reporting.compatibility import compatibility, matrix_lines
+from dicomweb_conformance.reporting.compatibility import cell_text, compatibility, matrix_lines
 from dicomweb_conformance.reporting.results import validate
 from tests.unit.test_reporting import CHECKS as REPORTING_CHECKS
 from tests.unit.test_reporting import document as sample_document
@@ -129,3 +129,9 @@ def test_the_page_shows_the_client_verdict_and_a_failing_cell_opens_its_check() 
     assert f'<details class="check" id="c-{anchor}" data-outcome="FAIL">' in page
     assert 'class="banner bad">Client compatibility: dicomweb-client BREAKS' in page
     assert '<th title="browser-access">reach the server' in page
+
+
+def test_a_cell_says_how_many_of_its_checks_did_not_apply() -> None:
+    checks = {"t::a": check("CL-DWC-QIDO", "PASS"), "t::b": check("CL-DWC-QIDO", "NOT-APPLICABLE")}
+    cell = compatibility(checks, ACTIONS_OF, ALL_CLIENTS, FAILING)["matrix"]["dicomweb-client"]["study-list"]
+    assert cell_text(cell) == "PASS 2 (1 N/A)"
