@@ -71,16 +71,17 @@ DWC_TESTS = "suites/clients/test_client_dicomweb_client.py::"
 
 def _the_dicomweb_client_row_shows_its_declared_failures(document: dict[str, Any], page: str, output: str) -> None:
     """Issue 12: dicomweb-client's default frames request gets 400, its retrieve_study of a study holding JPEG 2000
-    gets 500 (declared in targets/orthanc.toml); the matrix shows both cells failing, and the page links each to
-    its check. The PS3.18 verdict is over the conformance checks only."""
+    gets 500 on Orthanc 1.10.1 (1.12.7: 200 and a body cut short; declared in targets/orthanc.toml); the matrix shows
+    both cells failing, and the page links each to its check. The PS3.18 verdict is over the conformance checks."""
     clients = document["clients"]
     assert clients["profiles"]["dicomweb-client"]["status"] == "breaks"
     row = clients["matrix"]["dicomweb-client"]
     checks = document["checks"]
     frames = f"{DWC_TESTS}test_dwc_frames_default[sc8_explicit]"
     study = f"{DWC_TESTS}test_dwc_retrieve_default[study]"
-    assert (checks[frames]["outcome"], checks[frames]["status"]) == ("KNOWN-DEVIATION", 400)
-    assert (checks[study]["outcome"], checks[study]["status"]) == ("KNOWN-DEVIATION", 500)
+    assert checks[frames]["outcome"] == checks[study]["outcome"] == "KNOWN-DEVIATION"
+    if str(document["server"]["version"]).startswith("1.10."):  # 1.12.7: 200, the body cut short
+        assert (checks[frames]["status"], checks[study]["status"]) == (400, 500)
     assert frames in row["view-images"]["not_working"]
     assert study in row["download"]["not_working"]
     assert row["view-images"]["outcome"] == row["download"]["outcome"] == "KNOWN-DEVIATION"
