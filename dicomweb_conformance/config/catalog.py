@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from dicomweb_conformance.config.capabilities import CAPABILITIES, known_names
+from dicomweb_conformance.config.clients import ACTIONS, CLIENTS, client_of
 from dicomweb_conformance.config.target import PROFILES, TargetConfig
 from dicomweb_conformance.paths import CATALOG_DIR
 
@@ -54,6 +55,11 @@ class Requirement:
     profiles: tuple[str, ...] = PROFILES
     levels: Mapping[str, str] | None = None
     api_versions: tuple[str, ...] | None = None  # Azure API versions (the URL's version segment) it applies to
+    action: str | None = None  # a client requirement's user action (config/clients.py ACTIONS)
+
+    @property
+    def client(self) -> str | None:
+        return client_of(self.feature)
 
     def level_for(self, profile: str) -> str:
         return (self.levels or {}).get(profile, self.level)
@@ -102,6 +108,7 @@ def _requirement(key: str, entry: Mapping[str, object], path: Path) -> Requireme
         raise CatalogError(
             f"{path.name} [{key}] capability {capability!r} is not in the vocabulary; the known ones: {known_names()}"
         )
+    action = _action(key, entry, path)
     return Requirement(
         id=key,
         source=str(entry["source"]),
@@ -112,4 +119,21 @@ def _requirement(key: str, entry: Mapping[str, object], path: Path) -> Requireme
         profiles=profiles,
         levels=levels or None,
         api_versions=tuple(str(v) for v in entry["api_versions"]) if "api_versions" in entry else None,  # type: ignore[attr-defined]
+        action=action,
     )
+
+
+def _action(key: str, entry: Mapping[str, object], path: Path) -> str | None:
+    """A client requirement (feature "clients.<client>") names the user action it belongs to; no other does."""
+    client = client_of(str(entry["feature"]))
+    action = entry.get("action")
+    if client is None:
+        if action is not None:
+            raise CatalogError(f"{path.name} [{key}] has an action but is no client requirement (feature clients.*)")
+        return None
+    if client not in CLIENTS:
+        raise CatalogError(f"{path.name} [{key}] names unknown client {client!r}; the known ones: {', '.join(CLIENTS)}")
+    if action not in ACTIONS:
+        what = "lacks an action" if action is None else f"action {action!r} is not one of the user actions"
+        raise CatalogError(f"{path.name} [{key}] {what}; the known ones: {', '.join(ACTIONS)}")
+    return str(action)

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from dicomweb_conformance.config.clients import (
+    ALL_CLIENTS,
+    CLIENTS,
+    NO_CLIENTS,
+    ClientSelection,
+    client_of,
+    select_clients,
+)
+from dicomweb_conformance.config.settings import ConfigError
 from dicomweb_conformance.paths import SUITES_DIR
+
+CLIENT_SELECTION = pytest.StashKey[ClientSelection]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +53,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a declared deviation that now passes (FIXED) fails the run, so deviation lists stay exact",
     )
     group.addoption(
+        "--dicomweb-clients",
+        help=f"the client profiles to run besides the conformance checks, comma-separated: {','.join(CLIENTS)} "
+        f"(default: all), or {NO_CLIENTS} [env DICOMWEB_CLIENTS]",
+    )
+    group.addoption(
         "--dicomweb-ledger-dir", default=None, help="where ledgers of created data live (default .dicomweb-ledger)"
     )
     group.addoption(
@@ -68,14 +85,43 @@ MARKERS = (
 )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Before pytest_configure reaches the target: an unknown client profile is a usage error first."""
+    if is_conformance_run(config):
+        client_selection(config)
+
+
+def client_selection(config: pytest.Config) -> ClientSelection:
+    """The client profiles chosen (an xdist worker, which gets no pytest_cmdline_main, reads the same options)."""
+    if CLIENT_SELECTION not in config.stash:
+        try:
+            config.stash[CLIENT_SELECTION] = select_clients(config.getoption("dicomweb_clients"), os.environ)
+        except ConfigError as error:
+            raise pytest.UsageError(str(error)) from None
+    return config.stash[CLIENT_SELECTION]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The `large` checks move a gigabyte each: they run only when a -m expression names them."""
-    if "large" in (config.option.markexpr or ""):
-        return
-    large = [item for item in items if item.get_closest_marker("large")]
-    if large:
-        config.hook.pytest_deselected(items=large)
-        items[:] = [item for item in items if not item.get_closest_marker("large")]
+    """The `large` checks move a gigabyte each: they run only when a -m expression names them. The checks of a
+    client profile not chosen (--dicomweb-clients) do not run."""
+    selection = client_selection(config) if is_conformance_run(config) else ALL_CLIENTS
+    large_left_out = "large" not in (config.option.markexpr or "")
+    deselected = [
+        item
+        for item in items
+        if not _chosen(item, selection) or (large_left_out and item.get_closest_marker("large") is not None)
+    ]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        gone = set(deselected)
+        items[:] = [item for item in items if item not in gone]
+
+
+def _chosen(item: pytest.Item, selection: ClientSelection) -> bool:
+    """The feature comes from the requirement plugin.outcomes' tryfirst hook tied to the check, before this one."""
+    client = client_of(str(dict(item.user_properties).get("feature", "")))
+    return client is None or selection.runs(client)
 
 
 WARNING_FILTERS = (

@@ -15,9 +15,10 @@ import pytest
 from dicomweb_conformance import __version__
 from dicomweb_conformance.config.catalog import Outcome, failing_outcomes
 from dicomweb_conformance.plugin.gate import GATE_PLUGIN, BaselineGate
+from dicomweb_conformance.plugin.options import client_selection
 from dicomweb_conformance.plugin.state import RunState
+from dicomweb_conformance.reporting import compatibility, results, statement
 from dicomweb_conformance.reporting import html as conformance_page
-from dicomweb_conformance.reporting import results, statement
 from dicomweb_conformance.transport import timings
 
 TIMINGS_KEY = "dicomweb_timings"
@@ -141,6 +142,13 @@ class ConformanceReport:
             terminalreporter.write_line(line, yellow=True)
         for line in timings.lines(self.state.client.timings.summary()):
             terminalreporter.write_line(line)
+        clients = self.clients(config)
+        chosen = f"{', '.join(clients['chosen']) or 'none'}, {clients['chosen_from']}"
+        terminalreporter.write_line(f"client compatibility matrix (clients x user actions; profiles chosen: {chosen}):")
+        for line in compatibility.matrix_lines(clients):
+            terminalreporter.write_line(line)
+        breaks = any(profile["status"] in ("breaks", "cannot tell") for profile in clients["profiles"].values())
+        terminalreporter.write_line("client compatibility: " + clients["summary"], bold=True, red=breaks)
         terminalreporter.write_line("verdict: " + self.verdict(), bold=True)
         gate = self._gate(config)
         comparison = gate.comparison(self.outcomes) if gate else None
@@ -162,9 +170,18 @@ class ConformanceReport:
     def totals(self) -> Counter[str]:
         return Counter(entry["outcome"] for entry in self.outcomes.values())
 
+    def clients(self, config: pytest.Config) -> dict[str, Any]:
+        """The client checks, their own class of outcome: per client and per client and user action."""
+        actions = {rid: r.action for rid, r in self.state.catalog.items() if r.action}
+        failing = {o.value for o in failing_outcomes(strict_deviations=self.state.strict_deviations)}
+        return compatibility.compatibility(self.outcomes, actions, client_selection(config), failing)
+
     def verdict(self) -> str:
-        """The verdict and what decided it."""
-        totals = self.totals()
+        """The PS3.18 verdict, over the conformance checks (a client check is judged in clients()), and what
+        decided it."""
+        totals = Counter(
+            entry["outcome"] for entry in self.outcomes.values() if not compatibility.is_client_check(entry)
+        )
         failing = failing_outcomes(strict_deviations=self.state.strict_deviations)
         deciding = [f"{totals[o.value]} {o.value}" for o in Outcome if o in failing and totals[o.value]]
         if self.server_down:
@@ -219,7 +236,7 @@ class ConformanceReport:
         gate = config.pluginmanager.get_plugin(GATE_PLUGIN)
         return gate if isinstance(gate, BaselineGate) else None
 
-    def document(self, baseline: dict[str, Any] | None) -> dict[str, Any]:
+    def document(self, config: pytest.Config, baseline: dict[str, Any] | None) -> dict[str, Any]:
         """conformance.json, in the shape of reporting/conformance.schema.json."""
         target, server = self.state.target, self.state.server
         facts = results.RunFacts(
@@ -251,6 +268,7 @@ class ConformanceReport:
             server_down=self.server_down,
             baseline=baseline,
             performance=self.state.client.timings.summary(),
+            clients=self.clients(config),
         )
 
     def _write_reports(
@@ -259,7 +277,7 @@ class ConformanceReport:
         htmlpath = getattr(config.option, "htmlpath", None)
         directory = Path(htmlpath).parent if htmlpath else reports_dir(config)
         directory.mkdir(parents=True, exist_ok=True)
-        document = self.document(baseline)
+        document = self.document(config, baseline)
         results.validate(document)  # a departure from the documented schema is the suite's own bug: loud
         paths = {
             "conformance JSON": directory / "conformance.json",
@@ -268,9 +286,7 @@ class ConformanceReport:
         }
         paths["conformance JSON"].write_text(json.dumps(document, indent=1, sort_keys=True))
         gate_passed = not (gate and baseline and (baseline["regressions"] or baseline["expired"]))
-        page = conformance_page.render(
-            document, self.exchanges, self._deviation_rows(), gate_passed=gate_passed and document["conformant"]
-        )
+        page = conformance_page.render(document, self.exchanges, self._deviation_rows(), gate_passed=gate_passed)
         paths["conformance report"].write_text(page)
         paths["conformance statement"].write_text(statement.markdown(document))
         written = gate.write(document, directory) if gate else None

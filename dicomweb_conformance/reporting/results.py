@@ -154,10 +154,12 @@ def conformance_document(
     server_down: str | None,
     baseline: Mapping[str, Any] | None = None,
     performance: Mapping[str, Any] | None = None,
+    clients: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The whole document; `checks` maps each test id to what the plugin recorded of it."""
+    """The whole document; `checks` maps each test id to what the plugin recorded of it; `clients`: the client
+    checks per client and user action (reporting/compatibility.py)."""
     shaped = {nodeid: _check(entry) for nodeid, entry in sorted(checks.items())}
-    return {
+    document = {
         "schema_version": SCHEMA_VERSION,
         "suite_version": facts.suite_version,
         "run_id": facts.run_id,
@@ -180,6 +182,9 @@ def conformance_document(
         "baseline": dict(baseline) if baseline is not None else None,
         "performance": dict(performance) if performance is not None else {"requests": 0, "kinds": {}},
     }
+    if clients is not None:
+        document["clients"] = dict(clients)
+    return document
 
 
 def _check(entry: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ SERVICE_NAMES = {
     "properties": "Round trips and matching on generated data",
     "robustness": "Robustness to bad input",
     "data": "Real data, file by file (the built-in corpus or --dicomweb-samples)",
+    "clients": "Client profiles: what each client needs of the server (not PS3.18)",
 }
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from dicomweb_conformance.launchers.orthanc_server import OrthancServer
 from tests.integration.suite_runner import ROOT, run_suite
@@ -51,5 +52,20 @@ def test_a_person_clicks_into_a_failing_feature(orthanc: OrthancServer, tmp_path
             assert "expected:" in first
             assert "reproduce: curl" in first
             page.screenshot(path=str(SCREENSHOTS / "drill-down.png"))
+            _a_failing_client_cell_opens_its_check(page, run.conformance)
         finally:
             browser.close()
+
+
+def _a_failing_client_cell_opens_its_check(page: Page, document: dict[str, Any]) -> None:
+    """dicomweb-client's rendered request (no Accept) gets 400 from Orthanc: its view-images cell FAILs, and a
+    click on it opens that check with its exchange."""
+    cell = document["clients"]["matrix"]["dicomweb-client"]["view-images"]
+    assert cell["outcome"] == "FAIL", cell
+    page.locator("table.clients a.o-FAIL").first.click()
+    anchor = sorted(document["checks"]).index(cell["not_working"][0])
+    check = page.locator(f'[id="c-{anchor}"]')
+    assert check.evaluate("element => element.open")
+    assert check.get_attribute("data-outcome") == "FAIL"
+    assert "reproduce: curl" in check.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "client-matrix-cell.png"))

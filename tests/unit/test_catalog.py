@@ -65,3 +65,48 @@ def test_a_catalogue_capability_outside_the_vocabulary_is_an_error(tmp_path: Pat
     )
     with pytest.raises(CatalogError, match=r"capability 'wado.frame' is not in the vocabulary; the known ones: .*wado"):
         load_catalog(tmp_path)
+
+
+CLIENT_ENTRY = '[CL-DWC-X]\nsource = "c 1.0 f.py g (1)"\nlevel = "SHALL"\nfeature = "clients.{client}"\ntext = "x"\n'
+
+
+def test_every_client_requirement_names_a_known_user_action_and_no_other_does() -> None:
+    from dicomweb_conformance.config.clients import ACTIONS
+
+    catalog = load_catalog()
+    clients = [r for r in catalog.values() if r.feature.startswith("clients.")]
+    assert clients, "the dicomweb-client profile is in the catalogue"
+    assert all(r.action in ACTIONS for r in clients)
+    assert all(r.action is None for r in catalog.values() if not r.feature.startswith("clients."))
+    assert {r.client for r in clients} >= {"dicomweb-client"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "client", "error"),
+    [
+        ("", "dicomweb-client", r"\[CL-DWC-X\] lacks an action; the known ones: study-list, page-list, open-study"),
+        ('action = "scroll"\n', "dicomweb-client", r"action 'scroll' is not one of the user actions"),
+        ('action = "save"\n', "horos", r"names unknown client 'horos'; the known ones: dicomweb-client, ohif"),
+    ],
+    ids=["missing", "unknown-action", "unknown-client"],
+)
+def test_a_client_requirement_needs_a_known_client_and_action(
+    tmp_path: Path, extra: str, client: str, error: str
+) -> None:
+    (tmp_path / "clients_x.toml").write_text(CLIENT_ENTRY.format(client=client) + extra)
+    with pytest.raises(CatalogError, match=error):
+        load_catalog(tmp_path)
+
+
+def test_a_conformance_requirement_with_an_action_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "requirements.toml").write_text(
+        '[DW-X-001]\nsource = "PS3.18"\nlevel = "SHALL"\nfeature = "qido"\ntext = "x"\naction = "study-list"\n'
+    )
+    with pytest.raises(CatalogError, match=r"\[DW-X-001\] has an action but is no client requirement"):
+        load_catalog(tmp_path)
+
+
+def test_a_client_requirement_loads_with_its_action_and_client(tmp_path: Path) -> None:
+    (tmp_path / "clients_x.toml").write_text(CLIENT_ENTRY.format(client="ohif") + 'action = "browser-access"\n')
+    requirement = load_catalog(tmp_path)["CL-DWC-X"]
+    assert (requirement.client, requirement.action) == ("ohif", "browser-access")

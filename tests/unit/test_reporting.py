@@ -8,7 +8,13 @@ from typing import Any
 import jsonschema
 import pytest
 
-from dicomweb_conformance.reporting.html import DeviationRow, exchange_excerpt, render
+from dicomweb_conformance.reporting.html import (
+    DeviationRow,
+    exchange_excerpt,
+    render,
+    requirement_checks,
+    shown_message,
+)
 from dicomweb_conformance.reporting.results import (
     RequirementFacts,
     RunFacts,
@@ -207,3 +213,46 @@ def test_the_statement_claims_only_what_checks_showed() -> None:
     assert "- Answers 200. (DW-A-001, SHALL, PS3.18 8.1). Checks: `suites/a.py::test_bad`; `suites/a.py::test_ok`" in (
         shown_now
     )
+
+
+def test_a_requirement_s_checks_are_grouped_by_outcome_and_say_what_they_share_once() -> None:
+    checks = {
+        "suites/c.py::test_a[1]": {"outcome": "PASS"},
+        "suites/c.py::test_a[2]": {"outcome": "KNOWN-DEVIATION", "deviation_reason": "answers 400"},
+        "suites/c.py::test_a[3]": {"outcome": "KNOWN-DEVIATION", "deviation_reason": "answers 400"},
+        "suites/c.py::test_b[1]": {"outcome": "NOT-APPLICABLE", "message": "Skipped: NOT-APPLICABLE: no frames"},
+        "suites/c.py::test_b[2]": {"outcome": "NOT-APPLICABLE", "message": "NOT-APPLICABLE: no rendered"},
+    }
+    anchors = {nodeid: str(index) for index, nodeid in enumerate(sorted(checks))}
+    view = requirement_checks(sorted(checks), checks, anchors)
+    assert view.file == "suites/c.py"
+    assert [(g.outcome, g.compact, g.shared, [r.name for r in g.rows]) for g in view.groups] == [
+        ("KNOWN-DEVIATION", False, "answers 400", ["test_a[2]", "test_a[3]"]),
+        ("PASS", True, "", ["test_a[1]"]),
+        ("NOT-APPLICABLE", True, "", ["test_b[1]", "test_b[2]"]),
+    ]
+    assert [row.note for row in view.groups[2].rows] == ["no frames", "no rendered"]
+    mixed = requirement_checks(["suites/c.py::test_a[1]", "suites/d.py::test_x"], {**checks, "suites/d.py::test_x":
+                               {"outcome": "PASS"}}, {**anchors, "suites/d.py::test_x": "9"})  # fmt: skip
+    assert mixed.file == ""
+    assert [row.name for row in mixed.groups[0].rows] == ["suites/c.py::test_a[1]", "suites/d.py::test_x"]
+
+
+def test_the_page_keeps_every_check_reachable_and_no_exchange_of_a_pass() -> None:
+    page = render(document(CHECKS), {"suites/a.py::test_ok": EXCHANGE, "suites/a.py::test_bad": EXCHANGE}, [],
+                  gate_passed=True)  # fmt: skip
+    for index in range(len(CHECKS)):
+        assert f'id="c-{index}"' in page
+    assert page.count("reproduce: curl -sS -X GET") == 1, "the failing check's exchange only"
+    assert '<div class="checks" data-outcome="PASS">' in page
+    assert "Answers 200. <span" in page
+
+
+def test_shown_message_shortens_only_a_declared_failure_s_exchange_line() -> None:
+    base = "http://127.0.0.1:1/dicom-web"
+    url = f"{base}/studies/2.25.108638121454180538686253192078785586532"
+    message = f"[X] bad\n  exchange: GET {url} -> 400\n  reproduce: curl -sS -X GET {url}"
+    declared = shown_message({"outcome": "KNOWN-DEVIATION", "message": message}, base)
+    assert declared.splitlines()[1] == "  exchange: GET {base}/studies/2.25.10863...586532 -> 400"
+    assert declared.splitlines()[2] == f"  reproduce: curl -sS -X GET {url}"
+    assert shown_message({"outcome": "FAIL", "message": message}, base) == message
