@@ -20,4 +20,5 @@ pytest_plugins = [
     "dicomweb_conformance.fixtures.azure_fixtures",
     "dicomweb_conformance.fixtures.sample_fixtures",
     "dicomweb_conformance.fixtures.client_fixtures",
+    "dicomweb_conformance.fixtures.client_cors_fixtures",
 ]
