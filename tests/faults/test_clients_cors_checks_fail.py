@@ -50,7 +50,8 @@ class Expectation:
 ORTHANC_CASES: dict[str, Expectation] = {
     "CL-OHIF-CORS-PREFLIGHT": Expectation(("cors-preflight-404",)),
     "CL-OHIF-CORS-ALLOW-ORIGIN": Expectation(("cors-wrong-origin",)),
-    "CL-OHIF-CORS-ALLOW-AUTHORIZATION": Expectation(("cors-no-allow-authorization", "cors-allow-headers-wildcard")),
+    "CL-OHIF-CORS-ALLOW-AUTHORIZATION": Expectation(("cors-no-allow-authorization",)),
+    "CL-OHIF-CORS-AUTHORIZATION-NAMED": Expectation(("cors-allow-headers-wildcard", "cors-no-allow-authorization")),
     "CL-OHIF-CORS-ALLOW-ACCEPT": Expectation(("cors-no-allow-accept",)),
     "CL-OHIF-CORS-ALLOW-CONTENT-TYPE": Expectation(("cors-no-allow-content-type",)),
     "CL-OHIF-CORS-ERRORS": Expectation(("cors-no-origin-on-errors", "cors-wrong-origin")),
