@@ -223,6 +223,8 @@ def resolve_target(cli: Mapping[str, Any], environ: Mapping[str, str] | None = N
     server = _server_section(file_data, file_name)
     capabilities = capabilities_of(profile, file_data, file_name)
     capabilities.setdefault("auth.required", auth.method != "none")
+    cors_origin = _cors_origin(file_data, file_name)
+    capabilities["cors"] = cors_origin is not None
     return TargetConfig(
         name=str(file_data.get("target", {}).get("name", base_url or "unnamed target")),
         base_url=base_url,
@@ -239,7 +241,7 @@ def resolve_target(cli: Mapping[str, Any], environ: Mapping[str, str] | None = N
         samples_dir=samples,
         stores_syntaxes=_syntax_list(file_data, file_name, "stores"),
         transcodes_to=_syntax_list(file_data, file_name, "transcodes_to"),
-        cors_origin=_cors_origin(file_data, file_name),
+        cors_origin=cors_origin,
         sources={"base_url": url_setting.source},
         server_name=server.get("name"),
         server_version_url=server.get("version_url"),

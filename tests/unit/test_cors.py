@@ -18,6 +18,7 @@ from dicomweb_conformance.checks.cors import (
     ohif_requests,
     unsafe_request_header_names,
 )
+from dicomweb_conformance.config.catalog import load_catalog
 from dicomweb_conformance.config.settings import ConfigError
 from dicomweb_conformance.config.target import resolve_target
 
@@ -85,3 +86,14 @@ def test_the_target_file_names_the_viewer_origin(tmp_path: Path) -> None:
         path.write_text(f'[target]\nbase_url = "http://127.0.0.1:9/dicom-web"\n[cors]\n{wrong}\n')
         with pytest.raises(ConfigError, match=r"\[cors\]"):
             resolve_target({"target": str(path)}, {})
+
+
+def test_capability_cors_is_claimed_by_the_origin_alone(tmp_path: Path) -> None:
+    path = tmp_path / "target.toml"
+    path.write_text('[target]\nbase_url = "http://127.0.0.1:9/dicom-web"\n[capabilities]\ncors = true\n')
+    with pytest.raises(ConfigError, match=r"\[cors\] origin"):
+        resolve_target({"target": str(path)}, {})
+    target = resolve_target({"url": "http://127.0.0.1:9/dicom-web"}, {})
+    reason = load_catalog()["CL-OHIF-CORS-PREFLIGHT"].not_applicable_because(target)
+    assert reason is not None
+    assert "[cors] origin =" in reason
