@@ -23,4 +23,5 @@ pytest_plugins = [
     "dicomweb_conformance.fixtures.client_cornerstone_fixtures",
     "dicomweb_conformance.fixtures.client_ohif_fixtures",
     "dicomweb_conformance.fixtures.client_slicer_fixtures",
+    "dicomweb_conformance.fixtures.client_cors_fixtures",
 ]

@@ -25,6 +25,13 @@ CAPABILITIES: dict[str, str] = {
     "delete": "DELETE of studies, series and instances over DICOMweb (Azure; PS3.18 10.7 does not define it)",
     "changefeed": "the Azure change feed: GET /changefeed and /changefeed/latest",
     "auth.required": "the target refuses requests without credentials (default: true when an auth method is set)",
+    "cors": "a browser viewer reaches the target from another web origin: claimed by `[cors] origin` alone",
+}
+
+# How a capability is claimed when a [capabilities] entry is not the way (the NOT-APPLICABLE reason says it).
+CLAIMED_BY = {
+    "cors": 'to check it, add [cors] origin = "http://viewer.example:3000" (the origin your viewer is served from)'
+    " to the target file",
 }
 
 # What a profile claims when the target file says nothing.
@@ -72,6 +79,8 @@ def check_known(capability: str) -> str:
 def capabilities_of(profile: str, file_data: Mapping[str, Any], file_name: str) -> dict[str, bool]:
     capabilities = dict(PROFILE_CAPABILITIES[profile])
     for name, value in file_data.get("capabilities", {}).items():
+        if name in CLAIMED_BY:
+            raise ConfigError(f"{file_name} [capabilities] {name} cannot be claimed there: {CLAIMED_BY[name]}")
         if name not in CAPABILITIES:
             raise ConfigError(
                 f"{file_name} [capabilities] {name} is not a capability the suite knows; the known ones: "

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from dicomweb_conformance.config.capabilities import CAPABILITIES, known_names
+from dicomweb_conformance.config.capabilities import CAPABILITIES, CLAIMED_BY, known_names
 from dicomweb_conformance.config.clients import ACTIONS, CLIENTS, client_of
 from dicomweb_conformance.config.target import PROFILES, TargetConfig
 from dicomweb_conformance.paths import CATALOG_DIR
@@ -70,7 +70,8 @@ class Requirement:
                 f"requirement {self.id} belongs to profile(s) {', '.join(self.profiles)}, the run uses {target.profile}"
             )
         if self.capability and not target.has(self.capability):
-            return f"{target.name} does not claim capability '{self.capability}'"
+            hint = CLAIMED_BY.get(self.capability)
+            return f"{target.name} does not claim capability '{self.capability}'" + (f"; {hint}" if hint else "")
         version = target.api_version or LATEST_API_VERSION
         if self.api_versions and version not in self.api_versions:
             versions = ", ".join(self.api_versions)

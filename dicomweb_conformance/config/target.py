@@ -74,6 +74,9 @@ class TargetConfig:
     # [transfer_syntaxes]: what the target claims to store as sent, and to transcode frames into (no claim: none).
     stores_syntaxes: tuple[str, ...] = ()
     transcodes_to: tuple[str, ...] = ()
+    cors_origin: str | None = (
+        None  # [cors] origin: the web origin a browser viewer is served from (None: no CORS checks)
+    )
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -220,6 +223,8 @@ def resolve_target(cli: Mapping[str, Any], environ: Mapping[str, str] | None = N
     server = _server_section(file_data, file_name)
     capabilities = capabilities_of(profile, file_data, file_name)
     capabilities.setdefault("auth.required", auth.method != "none")
+    cors_origin = _cors_origin(file_data, file_name)
+    capabilities["cors"] = cors_origin is not None
     return TargetConfig(
         name=str(file_data.get("target", {}).get("name", base_url or "unnamed target")),
         base_url=base_url,
@@ -236,6 +241,7 @@ def resolve_target(cli: Mapping[str, Any], environ: Mapping[str, str] | None = N
         samples_dir=samples,
         stores_syntaxes=_syntax_list(file_data, file_name, "stores"),
         transcodes_to=_syntax_list(file_data, file_name, "transcodes_to"),
+        cors_origin=cors_origin,
         sources={"base_url": url_setting.source},
         server_name=server.get("name"),
         server_version_url=server.get("version_url"),
@@ -251,6 +257,23 @@ def _syntax_list(file_data: Mapping[str, Any], file_name: str, key: str) -> tupl
     ):
         raise ConfigError(f"{file_name} [transfer_syntaxes] {key} must be a list of transfer syntax UIDs")
     return tuple(value)
+
+
+_ORIGIN = re.compile(r"https?://[^/?#\s]+")
+
+
+def _cors_origin(file_data: Mapping[str, Any], file_name: str) -> str | None:
+    """[cors] origin: scheme, host and port of the page a browser viewer runs in (an origin has no path)."""
+    section: Mapping[str, Any] = file_data.get("cors", {})
+    unknown = sorted(set(section) - {"origin"})
+    if unknown:
+        raise ConfigError(f"{file_name} [cors] has unknown key(s) {', '.join(unknown)}")
+    origin = section.get("origin")
+    if origin is None:
+        return None
+    if not isinstance(origin, str) or not _ORIGIN.fullmatch(origin):
+        raise ConfigError(f"{file_name} [cors] origin must be scheme://host[:port] with no path, not {origin!r}")
+    return origin
 
 
 def _samples_dir(resolve: Resolver, file_path: Path | None) -> Path | None:

@@ -219,6 +219,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._relay()
 
+    def do_OPTIONS(self) -> None:  # a browser's CORS preflight (tests/faults/rules_clients_cors.py)
+        self._relay()
+
     def _relay(self) -> None:
         request = self._incoming()
         try:
