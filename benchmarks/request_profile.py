@@ -16,6 +16,7 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+import requests
 
 from dicomweb_conformance.transport.client import DicomwebClient
 
@@ -36,6 +37,24 @@ def _counted_request(self: DicomwebClient, method: str, path: str, **kwargs: Any
 
 
 DicomwebClient.request = _counted_request  # type: ignore[method-assign]
+
+# Every request of the process, the run's own client or not (server identification, health probes, cleanup).
+_all_sent: Counter[str] = Counter()
+_original_send = requests.Session.send
+
+
+def _counted_send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+    with _lock:
+        _all_sent[f"{_state['phase']} {request.method}"] += 1
+    return _original_send(self, request, **kwargs)
+
+
+requests.Session.send = _counted_send  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish() -> None:
+    _state["module"], _state["phase"] = "(session end)", "cleanup"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -70,10 +89,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     write(f"requests per module and phase ({sum(_per_module.values())} in all):")
     for key, count in _per_module.most_common():
         write(f"  {count:>6}  {key}")
+    write(f"every request the process sent so far, by phase and method ({sum(_all_sent.values())}):")
+    for key, count in _all_sent.most_common():
+        write(f"  {count:>6}  {key}")
     write("requests per fixture that sent any:")
     for key, count in _per_fixture.most_common():
         write(f"  {count:>6}  {key}")
     destination = os.environ.get("REQUEST_PROFILE_JSON")
     if destination:
         with open(destination, "w") as out:
-            json.dump({"modules": dict(_per_module), "fixtures": dict(_per_fixture)}, out, indent=1)
+            json.dump({"modules": dict(_per_module), "fixtures": dict(_per_fixture), "all": dict(_all_sent)}, out)
