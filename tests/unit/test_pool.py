@@ -6,13 +6,15 @@ import socket
 import threading
 from collections.abc import Iterator
 from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 import requests
 
 from dicomweb_conformance.config.settings import ConfigError, Setting, concurrency
 from dicomweb_conformance.config.target import resolve_target
-from dicomweb_conformance.transport.client import DicomwebClient
+from dicomweb_conformance.transport.client import IDLE_BEFORE_A_FRESH_CONNECTION_S, DicomwebClient
 from dicomweb_conformance.transport.pool import run_all
 
 
@@ -92,3 +94,39 @@ def test_a_store_is_never_sent_again(closes_the_first_connection_unanswered: tup
     with pytest.raises(requests.ConnectionError):
         client.post("studies", b"body", content_type="application/dicom")
     assert len(received) == 1
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    connections: ClassVar[list[int]] = []
+
+    def setup(self) -> None:
+        super().setup()
+        self.connections.append(1)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_store_after_a_pause_goes_on_a_fresh_connection_and_one_without_reuses_it() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        client = DicomwebClient(resolve_target({"url": url, "auth": "none"}, {}), None)
+        client.post("studies", b"one", content_type="application/dicom")
+        client.post("studies", b"two", content_type="application/dicom")
+        assert len(_CountingHandler.connections) == 1, "kept alive"
+        client._last_used -= IDLE_BEFORE_A_FRESH_CONNECTION_S + 1  # as if the client had sat idle
+        client.post("studies", b"three", content_type="application/dicom")
+        assert len(_CountingHandler.connections) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
