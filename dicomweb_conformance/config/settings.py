@@ -88,6 +88,16 @@ def number(setting: Setting, what: str) -> float:
     return value
 
 
+def concurrency(setting: Setting) -> int:
+    """How many independent requests a fixture may have in flight at once (--dicomweb-concurrency); 1: serial."""
+    text = str(setting.value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(
+            f"invalid concurrency {setting.value!r} (from {setting.source}): expected a whole number >= 1"
+        )
+    return int(text)
+
+
 def url_setting_value(setting: Setting) -> str:
     value = str(setting.value).strip()
     if not re.match(r"^https?://[^/\s]+", value):

@@ -58,6 +58,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"(default: all), or {NO_CLIENTS} [env DICOMWEB_CLIENTS]",
     )
     group.addoption(
+        "--dicomweb-concurrency",
+        help="independent searches a fixture sends at once (default 8, for a remote server; 1: one at a time) "
+        "[env DICOMWEB_CONCURRENCY]",
+    )
+    group.addoption(
         "--dicomweb-ledger-dir", default=None, help="where ledgers of created data live (default .dicomweb-ledger)"
     )
     group.addoption(

@@ -7,19 +7,30 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.client import RemoteDisconnected
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+from urllib3.exceptions import ProtocolError
 
 from dicomweb_conformance.config.target import TargetConfig
 from dicomweb_conformance.transport.exchange import Exchange
 from dicomweb_conformance.transport.health import ServerHealth
+from dicomweb_conformance.transport.pool import CONNECTIONS_PER_HOST
 from dicomweb_conformance.transport.timings import Timings
 
 USER_AGENT = "dicomweb-conformance/0.1"
 STREAM_CHUNK = 256 * 1024
 PROBE_TIMEOUT_S = 5.0
+# Sent again, once, when a kept-alive connection turns out closed before any answer (RFC 9112 9.3.1): a server that
+# drops idle connections (Orthanc 1.10: after 1 s) closes one while the next request is on its way, a window as
+# wide as the one-way latency. Never a POST: a store might have arrived.
+_RETRIED_ON_A_STALE_CONNECTION = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+# A request that may not be sent twice goes on a fresh connection after the client sat idle this long: kept-alive
+# ones may be closing by now (Orthanc 1.10 closes after 1 s idle; the close reaches us one-way latency later).
+IDLE_BEFORE_A_FRESH_CONNECTION_S = 0.5
 
 # Which exchange each response of a client belongs to: held here, by the client that sent it, never patched onto
 # the third-party response object; an entry goes when its response does.
@@ -43,7 +54,12 @@ class DicomwebClient:
         health: ServerHealth | None = None,
     ):
         self.target = target
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_maxsize=CONNECTIONS_PER_HOST)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self.session = session
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.verify = target.verify_tls
         self.auth = auth
@@ -51,6 +67,7 @@ class DicomwebClient:
         self.exchanges: list[Exchange] = []
         self.timings = Timings()
         self._lock = threading.Lock()
+        self._last_used = time.monotonic()
 
     def probe(self) -> int | None:
         """The status of a one-result study search, or None when the server gives no answer (not recorded)."""
@@ -107,7 +124,7 @@ class DicomwebClient:
             self.exchanges.append(exchange)
         started = time.monotonic()
         try:
-            response = self.session.send(prepared, stream=stream, timeout=timeout or self.target.request_timeout)
+            response = self._send(prepared, stream=stream, timeout=timeout or self.target.request_timeout)
         except requests.RequestException as error:
             exchange.error = f"{type(error).__name__}: {error}"
             self.health.no_answer(exchange)
@@ -121,12 +138,40 @@ class DicomwebClient:
                 self.health.no_answer(exchange)
                 raise
             elapsed = time.monotonic() - started
+            self._used()
             exchange.record_response(response.status_code, dict(response.headers), content, elapsed)
             self.timings.record(method, exchange.url, elapsed, _sent_bytes(prepared), len(content or b""))
         else:
             exchange.record_response(response.status_code, dict(response.headers), None, 0.0, streamed_bytes=0)
         self.health.answered(exchange)
         return response
+
+    def _send(self, prepared: requests.PreparedRequest, *, stream: bool, timeout: float) -> requests.Response:
+        if prepared.method not in _RETRIED_ON_A_STALE_CONNECTION:
+            self._drop_idle_connections_after_a_pause()
+        try:
+            response = self.session.send(prepared, stream=stream, timeout=timeout)
+        except requests.ConnectionError as error:
+            replayable = prepared.body is None or isinstance(prepared.body, bytes | str)
+            if prepared.method not in _RETRIED_ON_A_STALE_CONNECTION or not replayable:
+                raise
+            if not _closed_before_any_answer(error):
+                raise
+            response = self.session.send(prepared, stream=stream, timeout=timeout)
+        self._used()
+        return response
+
+    def _used(self) -> None:
+        with self._lock:
+            self._last_used = time.monotonic()
+
+    def _drop_idle_connections_after_a_pause(self) -> None:
+        with self._lock:
+            paused = time.monotonic() - self._last_used > IDLE_BEFORE_A_FRESH_CONNECTION_S
+        if paused:
+            for adapter in self.session.adapters.values():
+                if isinstance(adapter, HTTPAdapter):
+                    adapter.poolmanager.clear()
 
     def get(self, path: str, *, accept: str | None = None, **kwargs: Any) -> requests.Response:
         headers = dict(kwargs.pop("headers", None) or {})
@@ -163,6 +208,7 @@ class DicomwebClient:
             exchange = _EXCHANGES[response]
             exchange.response_body = f"({counted.bytes_read} bytes, streamed)"
             response.close()
+            self._used()
             self.timings.record("GET", exchange.url, time.monotonic() - started, 0, counted.bytes_read)
 
     def take_exchanges(self) -> list[Exchange]:
@@ -170,6 +216,13 @@ class DicomwebClient:
         with self._lock:
             taken, self.exchanges = self.exchanges, []
         return taken
+
+
+def _closed_before_any_answer(error: requests.ConnectionError) -> bool:
+    """The connection ended before a status line arrived (http.client's RemoteDisconnected), not a refusal or a
+    timeout."""
+    cause = error.args[0] if error.args else None
+    return isinstance(cause, ProtocolError) and any(isinstance(part, RemoteDisconnected) for part in cause.args)
 
 
 def _sent_bytes(prepared: requests.PreparedRequest) -> int:

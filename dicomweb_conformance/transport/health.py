@@ -6,6 +6,7 @@ a page of connection errors: the run names the last request it answered and the 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class ServerHealth:
         # Once a stored instance was not found by QIDO within the visibility timeout, later waits ask once instead
         # of polling: a broken index must not cost every corpus and every sample file its own timeout.
         self.visibility_lost = False
+        self._lock = threading.Lock()  # a fixture's pool reports answers from several threads
 
     @property
     def down(self) -> bool:
@@ -78,17 +80,18 @@ class ServerHealth:
 
     def answered(self, exchange: Exchange) -> None:
         """An HTTP answer: the check judges it; a long run of 5xx to every kind of request opens the breaker."""
-        if exchange.status is not None and exchange.status < 500:
-            self.last_answered = exchange
-            self._errors_in_a_row.clear()
-            return
-        self._errors_in_a_row.append(exchange)
-        recent = self._errors_in_a_row[-ERROR_RUN:]
-        shapes = {_shape(e) for e in recent}
-        methods = {e.method for e in recent}
-        if len(recent) >= ERROR_RUN and len(shapes) >= ERROR_RUN_SHAPES and len(methods) >= ERROR_RUN_METHODS:
-            why = f"{len(self._errors_in_a_row)} server errors in a row, to reads and writes"
-            self.outage = Outage(why, self.last_answered, exchange)
+        with self._lock:
+            if exchange.status is not None and exchange.status < 500:
+                self.last_answered = exchange
+                self._errors_in_a_row.clear()
+                return
+            self._errors_in_a_row.append(exchange)
+            recent = self._errors_in_a_row[-ERROR_RUN:]
+            shapes = {_shape(e) for e in recent}
+            methods = {e.method for e in recent}
+            if len(recent) >= ERROR_RUN and len(shapes) >= ERROR_RUN_SHAPES and len(methods) >= ERROR_RUN_METHODS:
+                why = f"{len(self._errors_in_a_row)} server errors in a row, to reads and writes"
+                self.outage = Outage(why, self.last_answered, exchange)
 
     def no_answer(self, exchange: Exchange) -> None:
         """The request got no HTTP answer at all; if the server does not answer a probe either, it is down."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 import requests
 from urllib3.filepost import encode_multipart_formdata
@@ -12,6 +13,7 @@ from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.ledger import Ledger, LedgerEntry
 from dicomweb_conformance.transport.multipart import choose_boundary, encode_related
+from dicomweb_conformance.transport.pool import DEFAULT_CONCURRENCY, run_all
 
 DICOM_JSON = "application/dicom+json"
 MULTIPART_DICOM_ANY_TS = 'multipart/related; type="application/dicom"; transfer-syntax=*'
@@ -24,6 +26,7 @@ class Dicomweb:
         self.client = client
         self.ledger = ledger
         self.target = client.target
+        self.concurrency = DEFAULT_CONCURRENCY  # --dicomweb-concurrency: independent searches at once
 
     def record(self, instances: Iterable[SampleInstance]) -> None:
         """Into the ledger before anything is sent: the instances a server might keep. The one place the ledger is
@@ -72,12 +75,13 @@ class Dicomweb:
 
     def wait_visible(self, instances: Sequence[SampleInstance]) -> list[SampleInstance]:
         """Poll QIDO until every instance is found; returns those still missing. After one wait of the run ran
-        out (transport/health.py, visibility_lost), ask once."""
+        out (transport/health.py, visibility_lost), ask once. The searches of one round go out at once."""
         missing = list(instances)
         health = self.client.health
 
         def probe() -> bool:
-            missing[:] = [i for i in missing if not self.find_instance(i)]
+            found = run_all([partial(self.find_instance, i) for i in missing], self.concurrency)
+            missing[:] = [i for i, was_found in zip(missing, found, strict=True) if not was_found]
             return not missing
 
         timeout = 0.0 if health.visibility_lost else self.target.visibility_timeout
