@@ -74,9 +74,9 @@ def version_of(requirement: str, restrictions: dict[str, tuple[str, ...]]) -> st
 def fast_target(workdir: Path) -> Path:
     """targets/azure-facade.toml with a shorter visibility timeout."""
     text = FACADE_TARGET.read_text()
-    assert "visibility_timeout = 10" in text, "targets/azure-facade.toml changed its timing; update this copy"
+    assert "visibility_timeout = 5" in text, "targets/azure-facade.toml changed its timing; update this copy"
     target = workdir / "azure-facade-fast.toml"
-    target.write_text(text.replace("visibility_timeout = 10", f"visibility_timeout = {FAULT_VISIBILITY_TIMEOUT}"))
+    target.write_text(text.replace("visibility_timeout = 5", f"visibility_timeout = {FAULT_VISIBILITY_TIMEOUT}"))
     return target
 
 
