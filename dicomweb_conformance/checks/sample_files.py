@@ -9,6 +9,7 @@ import numpy as np
 import requests
 
 from dicomweb_conformance.checks.common import BlockedBy, ConformanceFailure, fail, not_applicable, untestable
+from dicomweb_conformance.checks.declined import DECLINED
 from dicomweb_conformance.checks.store import check_successful_store, store_response_dataset
 from dicomweb_conformance.dicom.codecs import (
     LOSSY_SYNTAXES,
@@ -50,7 +51,7 @@ class StoredSample:
         if self.store_failure is not None:
             raise BlockedBy(f"storing {self.instance.name}", self.store_failure)
         if self.refusal is not None:
-            not_applicable(f"the server declined {self.instance.name}: {self.refusal}")
+            not_applicable(f"{DECLINED} {self.instance.name}: {self.refusal}")
         return self.instance
 
     def require_pixels(self) -> tuple[ImageDescription, list[Frame]]:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from dicomweb_conformance import __version__
+from dicomweb_conformance.checks.declined import declined_lines
 from dicomweb_conformance.config.catalog import Outcome, failing_outcomes
 from dicomweb_conformance.plugin.gate import GATE_PLUGIN, BaselineGate
 from dicomweb_conformance.plugin.options import client_selection
@@ -139,6 +140,8 @@ class ConformanceReport:
         not_executed = sum(totals[o.value] for o in (Outcome.NOT_APPLICABLE, Outcome.UNTESTABLE, Outcome.BLOCKED))
         terminalreporter.write_line(f"checks executed: {sum(totals.values()) - not_executed} of {sum(totals.values())}")
         for line in self.fixed_lines():
+            terminalreporter.write_line(line, yellow=True)
+        for line in declined_lines(self.outcomes):
             terminalreporter.write_line(line, yellow=True)
         for line in timings.lines(self.state.client.timings.summary()):
             terminalreporter.write_line(line)

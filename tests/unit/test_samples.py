@@ -7,6 +7,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from dicomweb_conformance.checks.declined import declined_files, declined_lines
 from dicomweb_conformance.dicom.samples import (
     IMPLEMENTATION_CLASS_UID,
     TUTORIAL_FILES,
@@ -253,3 +254,24 @@ def test_one_patient_name_per_patient_id() -> None:
     assert a.PatientID != b.PatientID
     assert renamed.PatientID == a.PatientID
     assert a.PatientID.startswith("DWCS-r1-")
+
+
+def test_the_summary_names_the_sample_files_the_server_declined() -> None:
+    stored = "suites/samples/test_sample_files.py::test_stored"
+    na = "dicomweb_conformance.checks.common.NotApplicable: NOT-APPLICABLE: "
+    checks = {
+        f"{stored}[a.dcm]": {"outcome": "PASS", "message": ""},
+        f"{stored}[dir/b c.dcm]": {"outcome": "PASS", "message": ""},
+        "suites/samples/test_sample_files.py::test_metadata[dir/b c.dcm]": {
+            "outcome": "NOT-APPLICABLE",
+            "message": na + "the server declined dir/b c.dcm: 409, FailureReason 0x0110",
+        },
+    }
+    assert declined_files(checks) == ({"dir/b c.dcm": "409, FailureReason 0x0110"}, 2)
+    assert declined_lines(checks) == [
+        "sample files: the server declined 1 of 2; their other checks are NOT-APPLICABLE",
+        "  dir/b c.dcm: 409, FailureReason 0x0110",
+    ]
+    del checks[f"{stored}[a.dcm]"]
+    assert declined_lines(checks)[0] == "SAMPLE FILES: the server declined all 1; their per-file checks judged nothing"
+    assert declined_lines({f"{stored}[a.dcm]": {"outcome": "PASS", "message": None}}) == []
