@@ -216,7 +216,12 @@ def view_frame(client: DicomwebClient, study: ClientStudy, case: str) -> ViewedF
         f"/frames/{number}"
     )
     response = client.get(path, accept=ACCEPT_FRAMES)
-    what = f"frame {number} of {instance.name} ({ACCEPT_FRAMES})"
+    extracted = read_frame(response, f"frame {number} of {instance.name} ({ACCEPT_FRAMES})")
+    return ViewedFrame(instance, number, response, extracted)
+
+
+def read_frame(response: requests.Response, what: str) -> Extracted:
+    """What the loader makes of a frames answer: xhrRequest's status test, then extractMultipart."""
     if response.status_code not in (200, 206):  # internal/xhrRequest.js (60)
         raise fail(
             f"{what}: xhrRequest rejects every status but 200 and 206; the viewport shows no image",
@@ -226,7 +231,7 @@ def view_frame(client: DicomwebClient, study: ClientStudy, case: str) -> ViewedF
         )
     content_type = response.headers.get("Content-Type") or "application/octet-stream"  # getPixelData.js (29)
     try:
-        extracted = extract_multipart(content_type, response.content)
+        return extract_multipart(content_type, response.content)
     except ExtractError as error:
         raise fail(
             f"{what}: extractMultipart throws {str(error)!r}",
@@ -234,7 +239,6 @@ def view_frame(client: DicomwebClient, study: ClientStudy, case: str) -> ViewedF
             actual=f"Content-Type {content_type!r}, body starts {response.content[:160]!r}",
             response=response,
         ) from None
-    return ViewedFrame(instance, number, response, extracted)
 
 
 def image_of(instance: SampleInstance) -> ImageDescription:

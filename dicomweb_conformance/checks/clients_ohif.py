@@ -6,8 +6,8 @@ generateAcceptHeader.ts @0f1390a8; extensions/cornerstone/src/initWADOImageLoade
 dicomweb-client it calls (@ohif/extension-default 3.12.0-beta.29 asks for dicomweb-client ^0.10.4: 0.10.4,
 build/dicomweb-client.js). Searches, metadata and stores go through the JS client: `_httpRequest` resolves 200, 202
 and 204 (204 as []) and rejects anything else; a JSON body it cannot parse is null, which OHIF treats as no result.
-Frames are fetched by cornerstone's dicom-image-loader with OHIF's beforeSend Accept; its multipart reader is
-`wadors/extractMultipart` (cornerstone3D packages/dicomImageLoader), reproduced in `frame_of`.
+Frames are fetched by cornerstone's dicom-image-loader with OHIF's beforeSend Accept and read by it: `frame_of` uses
+the cornerstone profile's port of the loader (checks/clients_cornerstone.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import requests
 
+from dicomweb_conformance.checks.clients_cornerstone import read_frame, transfer_syntax_for_content_type
 from dicomweb_conformance.checks.common import fail, status_line
 
 CLIENT = "OHIF v3 (dicomweb-client 0.10.4)"
@@ -44,18 +45,6 @@ STOW_TYPE = 'multipart/related; type="application/dicom"; boundary="{boundary}"'
 RESOLVED = (200, 202, 204)
 
 NATIVE_SYNTAXES = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
-# cornerstone loadImage.ts getTransferSyntaxForContentType: a bare part type names its syntax.
-SYNTAX_OF_TYPE = {
-    "image/jpeg": "1.2.840.10008.1.2.4.50",
-    "image/x-dicom-rle": "1.2.840.10008.1.2.5",
-    "image/x-jls": "1.2.840.10008.1.2.4.80",
-    "image/jls": "1.2.840.10008.1.2.4.80",
-    "image/jll": "1.2.840.10008.1.2.4.70",
-    "image/jp2": "1.2.840.10008.1.2.4.90",
-    "image/jpx": "1.2.840.10008.1.2.4.92",
-    "image/jxl": "1.2.840.10008.1.2.4.140",
-}
-IMPLICIT_LITTLE_ENDIAN = "1.2.840.10008.1.2"
 # The first bytes a decoder needs: a JPEG SOI marker, a JPEG 2000 codestream SOC+SIZ.
 CODESTREAM_START = {"1.2.840.10008.1.2.4.9": b"\xff\x4f\xff\x51", "1.2.840.10008.1.2.4.": b"\xff\xd8"}
 
@@ -172,47 +161,12 @@ class Frame:
 
 
 def frame_of(response: requests.Response, what: str) -> Frame:
-    """xhrRequest.ts resolves only 200 and 206; extractMultipart.ts: the first CRLFCRLF, the boundary is the first
-    line before it starting with '--', the data ends 2 bytes before the next occurrence of that boundary, the part's
-    type is the header line starting exactly with 'Content-Type:'; a response that is not multipart is the frame."""
-    if response.status_code not in (200, 206):
-        raise fail(
-            f"{what}: cornerstone's xhrRequest rejects; {CLIENT} shows no image",
-            expected="200 or 206",
-            actual=status_line(response),
-            response=response,
-        )
-    body = response.content
-    response_type = response.headers.get("Content-Type", "")
-    if "multipart" not in response_type:
-        content_type, pixel_data = response_type, body
-    else:
-        head_end = body.find(b"\r\n\r\n")
-        head = body[: max(head_end, 0)].decode("latin-1").split("\r\n")
-        boundary = next((line for line in head if line.startswith("--")), None)
-        end = body.find(boundary.encode("latin-1"), head_end + 4) if boundary and head_end >= 0 else -1
-        if end < 0:
-            reason = "no multipart mime header" if head_end < 0 else "no boundary marker or no terminating boundary"
-            raise fail(
-                f"{what}: extractMultipart throws '{reason}'; {CLIENT} shows no image",
-                expected="--boundary CRLF, part headers, CRLFCRLF, data, CRLF --boundary",
-                actual=f"{body[:120]!r}",
-                response=response,
-            )
-        content_type = next((line[13:].strip() for line in head if line.startswith("Content-Type:")), "")
-        pixel_data = body[head_end + 4 : end - 2]
-    return Frame(content_type, syntax_of(content_type), pixel_data)
-
-
-def syntax_of(content_type: str) -> str:
-    """loadImage.ts getTransferSyntaxForContentType: a transfer-syntax parameter, else the bare type's syntax, else
-    Implicit VR Little Endian."""
-    parameters = [part.strip() for part in content_type.split(";")]
-    for parameter in parameters[1:]:
-        name, equals, value = parameter.partition("=")
-        if equals and name.strip().lower() == "transfer-syntax" and "=" not in value:
-            return value.strip().strip('"')
-    return SYNTAX_OF_TYPE.get(parameters[0].lower(), IMPLICIT_LITTLE_ENDIAN)
+    """The frame and syntax cornerstone's loader gets from the answer: clients_cornerstone's port of xhrRequest,
+    extractMultipart and getTransferSyntaxForContentType (@cornerstonejs/dicom-image-loader 5.14.0, proven against
+    the published JS by tests/integration/test_cornerstone_parsing_agrees.py)."""
+    extracted = read_frame(response, what)
+    syntax = transfer_syntax_for_content_type(extracted.content_type)
+    return Frame(extracted.content_type or "", syntax, extracted.pixel_data)
 
 
 def check_frame(frame: Frame, stored_syntax: str, native_size: int, what: str, response: requests.Response) -> None:
