@@ -100,6 +100,20 @@ class ProxyRule:
         return self.action(request, forward)
 
 
+def get_rule(
+    name: str,
+    breaks: str,
+    path: str,
+    action: Action,
+    *,
+    accept: str | None = None,
+    query: str | None = None,
+    when: Callable[[ProxyRequest], bool] | None = None,
+) -> ProxyRule:
+    """A rule on GET requests."""
+    return ProxyRule(name, breaks, "GET", path, action, accept=accept, query=query, when=when)
+
+
 def _found(pattern: str | None, text: str) -> bool:
     return pattern is None or re.search(pattern, text) is not None
 
@@ -183,6 +197,18 @@ def on_status(status: int, change: Callable[[ProxyResponse], ProxyResponse]) -> 
         return change(response) if response.status == status else response
 
     return action
+
+
+def json_answer(document: Json) -> Action:
+    """Answer 200 with this DICOM JSON, without asking the upstream server."""
+    headers = CaseInsensitiveDict({"Content-Type": DICOM_JSON})
+    return lambda request, forward: ProxyResponse(200, headers, json.dumps(document).encode())
+
+
+def without_offset(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """Forward the query without its offset: every page is the first."""
+    query = "&".join(item for item in request.query.split("&") if not item.startswith("offset="))
+    return forward(replace(request, query=query))
 
 
 def answer(status: int) -> Action:
@@ -344,6 +370,25 @@ def repeat_last(items: list[Any]) -> list[Any]:
 def truncated_multipart(response: ProxyResponse) -> ProxyResponse:
     boundary = boundary_of(response.content_type)
     return response.with_body(join_parts(split_parts(response.body, boundary), boundary, close=False))
+
+
+def lf_only_multipart(response: ProxyResponse) -> ProxyResponse:
+    """The same parts framed with bare LF line ends (RFC 2046 5.1.1 wants CRLF): no CRLFCRLF anywhere."""
+    boundary = boundary_of(response.content_type)
+    delimiter = b"--" + boundary.encode()
+    chunks = []
+    for part in split_parts(response.body, boundary):
+        head = "".join(f"{name}: {value}\n" for name, value in part.headers).encode("latin-1")
+        chunks.append(delimiter + b"\n" + head + b"\n" + part.content + b"\n")
+    return response.with_body(b"".join(chunks) + delimiter + b"--\n")
+
+
+def unterminated_multipart(response: ProxyResponse) -> ProxyResponse:
+    """The first part alone, with no delimiter after its content: a reader never finds the boundary line again."""
+    boundary = boundary_of(response.content_type)
+    [part, *_] = split_parts(response.body, boundary)
+    head = "".join(f"{name}: {value}\r\n" for name, value in part.headers).encode("latin-1")
+    return response.with_body(b"--" + boundary.encode() + b"\r\n" + head + b"\r\n" + part.content)
 
 
 def without_boundary(response: ProxyResponse) -> ProxyResponse:

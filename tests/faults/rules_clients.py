@@ -5,10 +5,7 @@ STOW boundary, the PatientID of its empty search); each repair hides one of Orth
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
-from dataclasses import replace
 from io import BytesIO
 
 from PIL import Image
@@ -17,7 +14,6 @@ from requests.structures import CaseInsensitiveDict
 from dicomweb_conformance.checks.clients import ACCEPT_DICOM_ANY, ACCEPT_FRAMES_ANY, STOW_BOUNDARY
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
-    DICOM_JSON,
     INSTANCE,
     INSTANCE_METADATA,
     REFERENCED_SOP_SEQUENCE,
@@ -31,18 +27,20 @@ from tests.faults.rules import (
     MimePart,
     ProxyRule,
     answer,
-    boundary_of,
     distort,
     distort_json,
     distort_parts,
     drop_last,
+    get_rule,
+    json_answer,
+    lf_only_multipart,
     on_first_part,
     on_status,
     repeat_last,
-    split_parts,
     store_nothing,
     with_content_type,
     without_boundary,
+    without_offset,
 )
 from tests.faults.rules_wado import ANY_FRAMES, INSTANCE_RENDERED
 
@@ -59,31 +57,8 @@ _SERIES_OR_INSTANCE = rf"(?:{SERIES})|(?:{INSTANCE})"
 _RESOURCE = rf"(?:{STUDY})|(?:{SERIES})|(?:{INSTANCE})"
 
 
-def _json_answer(document: Json) -> Callable[[ProxyRequest, Forward], ProxyResponse]:
-    """Answer 200 with this JSON, without asking the upstream server."""
-    headers = CaseInsensitiveDict({"Content-Type": DICOM_JSON})
-    return lambda request, forward: ProxyResponse(200, headers, json.dumps(document).encode())
-
-
 def _not_json(response: ProxyResponse) -> ProxyResponse:
     return response.with_body(b"<NativeDicomModel/>", "application/dicom+xml")
-
-
-def _offset_ignored(request: ProxyRequest, forward: Forward) -> ProxyResponse:
-    """Every page is the first: the query without its offset."""
-    query = "&".join(item for item in request.query.split("&") if not item.startswith("offset="))
-    return forward(replace(request, query=query))
-
-
-def _lf_only(response: ProxyResponse) -> ProxyResponse:
-    """The same parts framed with bare LF line ends (RFC 2046 5.1.1 wants CRLF)."""
-    boundary = boundary_of(response.content_type)
-    delimiter = b"--" + boundary.encode()
-    chunks = []
-    for part in split_parts(response.body, boundary):
-        head = "".join(f"{name}: {value}\n" for name, value in part.headers).encode("latin-1")
-        chunks.append(delimiter + b"\n" + head + b"\n" + part.content + b"\n")
-    return response.with_body(b"".join(chunks) + delimiter + b"--\n")
 
 
 def _garble_dicm_prefix(part: MimePart) -> MimePart:
@@ -115,22 +90,10 @@ def _rendered_stand_in(response: ProxyResponse) -> ProxyResponse:
     return ProxyResponse(200, CaseInsensitiveDict({"Content-Type": "image/jpeg"}), _small_jpeg())
 
 
-def _rule(
-    name: str,
-    breaks: str,
-    path: str,
-    action: Callable[[ProxyRequest, Forward], ProxyResponse],
-    *,
-    accept: str | None = None,
-    query: str | None = None,
-) -> ProxyRule:
-    return ProxyRule(name, breaks, "GET", path, action, accept=accept, query=query)
-
-
 CLIENT_FAULTS: dict[str, ProxyRule] = {
     rule.name: rule
     for rule in [
-        _rule(
+        get_rule(
             "dwc-search-not-json",
             "a study search answers JSON (response.json())",
             STUDIES,
@@ -138,7 +101,7 @@ CLIENT_FAULTS: dict[str, ProxyRule] = {
             accept=_CLIENT_JSON,
             query=r"StudyInstanceUID=",
         ),
-        _rule(
+        get_rule(
             "dwc-search-finds-nothing",
             "a study search by its UID holds the study",
             STUDIES,
@@ -146,7 +109,7 @@ CLIENT_FAULTS: dict[str, ProxyRule] = {
             accept=_CLIENT_JSON,
             query=r"StudyInstanceUID=",
         ),
-        _rule(
+        get_rule(
             "dwc-empty-search-404",
             "a search matching nothing is 2xx",
             STUDIES,
@@ -154,23 +117,23 @@ CLIENT_FAULTS: dict[str, ProxyRule] = {
             accept=_CLIENT_JSON,
             query=r"PatientID=NOSUCH-",
         ),
-        _rule(
+        get_rule(
             "dwc-empty-search-a-dataset",
             "a search matching nothing holds no dataset",
             STUDIES,
-            _json_answer([{}]),
+            json_answer([{}]),
             accept=_CLIENT_JSON,
             query=r"PatientID=NOSUCH-",
         ),
-        _rule(
+        get_rule(
             "dwc-paging-offset-ignored",
             "a page at an offset starts there (the client pages until an empty one)",
             STUDY_SERIES,
-            _offset_ignored,
+            without_offset,
             accept=_CLIENT_JSON,
             query=r"offset=",
         ),
-        _rule(
+        get_rule(
             "dwc-paging-repeats-a-match",
             "the pages hold each series once",
             STUDY_SERIES,
@@ -178,74 +141,74 @@ CLIENT_FAULTS: dict[str, ProxyRule] = {
             accept=_CLIENT_JSON,
             query=r"offset=",
         ),
-        _rule(
+        get_rule(
             "dwc-metadata-drops-a-dataset",
             "metadata holds every instance's dataset",
             _METADATA,
             distort_json(drop_last),
             accept=_CLIENT_JSON,
         ),
-        _rule(
+        get_rule(
             "dwc-metadata-not-json",
             "metadata answers JSON",
             _METADATA,
             distort(_not_json),
             accept=_CLIENT_JSON,
         ),
-        _rule(
+        get_rule(
             "dwc-retrieve-drops-a-part",
             "a retrieve holds a part per instance",
             _RESOURCE,
             distort_parts(drop_last),
             accept=_DICOM_PARTS,
         ),
-        _rule(
+        get_rule(
             "dwc-retrieve-part-not-part-10",
             "every part is a Part 10 stream (preamble, DICM)",
             _RESOURCE,
             distort_parts(on_first_part(_garble_dicm_prefix)),
             accept=_DICOM_PARTS,
         ),
-        _rule(
+        get_rule(
             "dwc-instance-part-repeated",
             "retrieve_instance gets one part",
             INSTANCE,
             distort_parts(repeat_last),
             accept=_DICOM_PARTS,
         ),
-        _rule(
+        get_rule(
             "dwc-multipart-without-boundary",
             "a multipart answer names its boundary",
             _SERIES_OR_INSTANCE,
             distort(without_boundary),
             accept=_DICOM_PARTS,
         ),
-        _rule(
+        get_rule(
             "dwc-multipart-lf-only",
             "a multipart answer is framed with CRLF",
             _SERIES_OR_INSTANCE,
-            distort(_lf_only),
+            distort(lf_only_multipart),
             accept=_DICOM_PARTS,
         ),
-        _rule(
+        get_rule(
             "dwc-frames-drop-a-part",
             "frames hold a part per frame",
             ANY_FRAMES,
             distort_parts(drop_last),
         ),
-        _rule(
+        get_rule(
             "dwc-frames-empty-parts",
             "every frame part holds the frame",
             ANY_FRAMES,
             distort_parts(_empty_parts),
         ),
-        _rule(
+        get_rule(
             "dwc-rendered-empty-body",
             "a rendered answer holds the image",
             INSTANCE_RENDERED,
             _empty_image,
         ),
-        _rule(
+        get_rule(
             "dwc-rendered-500",
             "a rendered answer is 2xx",
             INSTANCE_RENDERED,
@@ -284,7 +247,7 @@ CLIENT_REPAIRS: dict[str, ProxyRule] = {
     rule.name: rule
     for rule in [
         # 400 to type="*/*" (the client's default for frames): asks for the frames as stored instead.
-        _rule(
+        get_rule(
             "repair-dwc-frames-as-stored",
             'asks for type="application/octet-stream"; transfer-syntax=* where the client asks for type="*/*"',
             ANY_FRAMES,
@@ -292,7 +255,7 @@ CLIENT_REPAIRS: dict[str, ProxyRule] = {
             accept=_ANY_FRAMES_TYPE,
         ),
         # 500 to a default retrieve of a study or series holding JPEG 2000 (no decoder): asks for the stored syntax.
-        _rule(
+        get_rule(
             "repair-dwc-retrieve-as-stored",
             "asks for transfer-syntax=* where the client asks for the default syntax",
             _STUDY_OR_SERIES,
@@ -300,7 +263,7 @@ CLIENT_REPAIRS: dict[str, ProxyRule] = {
             accept=_DEFAULT_DICOM,
         ),
         # 400 to rendering the JPEG 2000 instance (no decoder): a stand-in JPEG.
-        _rule(
+        get_rule(
             "repair-dwc-rendered-stand-in",
             "answers a small JPEG where Orthanc answers 400 to a rendered instance",
             INSTANCE_RENDERED,

@@ -15,11 +15,11 @@ from tests.faults.rules import (
     Json,
     MimePart,
     ProxyRule,
-    boundary_of,
     distort,
     distort_each_dataset,
     distort_parts,
-    split_parts,
+    lf_only_multipart,
+    unterminated_multipart,
 )
 from tests.faults.rules_wado import ANY_FRAMES
 
@@ -29,25 +29,6 @@ _EXPLICIT_ACCEPT = "multipart/related; type=application/octet-stream; transfer-s
 _FRAMES_ACCEPT = r"^multipart/related; type=application/octet-stream; transfer-syntax=(?:\*|1\.2\.840\.10008\.1\.2\.1)$"
 _NATIVE_SYNTAXES = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99")
 ROWS = "00280010"
-
-
-def _lf_only(response: ProxyResponse) -> ProxyResponse:
-    """The same parts framed with bare LF: no CRLFCRLF, extractMultipart finds no header."""
-    boundary = boundary_of(response.content_type)
-    delimiter = b"--" + boundary.encode()
-    chunks = []
-    for part in split_parts(response.body, boundary):
-        head = "".join(f"{name}: {value}\n" for name, value in part.headers).encode("latin-1")
-        chunks.append(delimiter + b"\n" + head + b"\n" + part.content + b"\n")
-    return response.with_body(b"".join(chunks) + delimiter + b"--\n")
-
-
-def _unterminated(response: ProxyResponse) -> ProxyResponse:
-    """The parts without any delimiter after the frame: the loader never finds its boundary line again."""
-    boundary = boundary_of(response.content_type)
-    [part, *_] = split_parts(response.body, boundary)
-    head = "".join(f"{name}: {value}\r\n" for name, value in part.headers).encode("latin-1")
-    return response.with_body(b"--" + boundary.encode() + b"\r\n" + head + b"\r\n" + part.content)
 
 
 def _swap_syntax(part: MimePart) -> MimePart:
@@ -91,9 +72,13 @@ def _explicit_after_500(request: ProxyRequest, forward: Forward) -> ProxyRespons
 CORNERSTONE_FAULTS: dict[str, ProxyRule] = {
     rule.name: rule
     for rule in [
-        _frames("cs3d-frames-lf-only", "a frames answer has a CRLFCRLF after its part header", distort(_lf_only)),
         _frames(
-            "cs3d-frames-unterminated", "a frames answer repeats its boundary after the frame", distort(_unterminated)
+            "cs3d-frames-lf-only", "a frames answer has a CRLFCRLF after its part header", distort(lf_only_multipart)
+        ),
+        _frames(
+            "cs3d-frames-unterminated",
+            "a frames answer repeats its boundary after the frame",
+            distort(unterminated_multipart),
         ),
         _frames("cs3d-frames-404", "a frames answer is 200 or 206", distort(lambda r: r.with_status(404))),
         _frames(

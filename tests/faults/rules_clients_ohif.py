@@ -5,17 +5,13 @@ the profile's frames Accept, the STOW with a guid boundary); each repair hides o
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from requests.structures import CaseInsensitiveDict
-
 from dicomweb_conformance.checks.clients_ohif import ACCEPT_FRAMES
 from tests.faults.proxy import Forward, ProxyRequest, ProxyResponse
 from tests.faults.rules import (
-    DICOM_JSON,
     SERIES_METADATA,
     STUDIES,
     STUDY_METADATA,
@@ -24,14 +20,16 @@ from tests.faults.rules import (
     MimePart,
     ProxyRule,
     answer,
-    boundary_of,
     distort,
     distort_each_dataset,
     distort_json,
     distort_parts,
     drop_last,
-    split_parts,
+    get_rule,
+    json_answer,
+    lf_only_multipart,
     store_nothing,
+    without_offset,
 )
 from tests.faults.rules_wado import ANY_FRAMES
 
@@ -41,11 +39,6 @@ _STUDY_ROW = r"^00100020=[^&]*&limit=101&offset=0&"  # the study list searched b
 _SERIES_LIST = r"includefield=0008103E"
 _FRAMES = "|".join(re.escape(accept) for accept in ACCEPT_FRAMES.values())
 _GUID_BOUNDARY = r'boundary="[0-9a-f]{8}-[0-9a-f]{4}-'  # dicomweb-client's guid(), quoted
-
-
-def _json_answer(document: Json) -> Callable[[ProxyRequest, Forward], ProxyResponse]:
-    headers = CaseInsensitiveDict({"Content-Type": DICOM_JSON})
-    return lambda request, forward: ProxyResponse(200, headers, json.dumps(document).encode())
 
 
 def _without(*tags: str) -> Callable[[dict[str, Json]], dict[str, Json]]:
@@ -73,11 +66,6 @@ def _rewrite_query(pattern: str, old: str, new: str) -> Callable[[ProxyRequest, 
     return action
 
 
-def _without_offset(request: ProxyRequest, forward: Forward) -> ProxyResponse:
-    query = "&".join(item for item in request.query.split("&") if not item.startswith("offset="))
-    return forward(replace(request, query=query))
-
-
 def _claim_syntax(parts: list[MimePart]) -> list[MimePart]:
     # A syntax the frame is not in: the decoder cornerstone picks gets data it cannot read.
     return [
@@ -85,134 +73,111 @@ def _claim_syntax(parts: list[MimePart]) -> list[MimePart]:
     ]
 
 
-def _lf_line_ends(response: ProxyResponse) -> ProxyResponse:
-    """The same parts with bare LF line ends: no CRLFCRLF for extractMultipart to find."""
-    boundary = boundary_of(response.content_type)
-    delimiter = b"--" + boundary.encode()
-    chunks = []
-    for part in split_parts(response.body, boundary):
-        head = "".join(f"{name}: {value}\n" for name, value in part.headers).encode("latin-1")
-        chunks.append(delimiter + b"\n" + head + b"\n" + part.content + b"\n")
-    return response.with_body(b"".join(chunks) + delimiter + b"--\n")
-
-
-def _get(
-    name: str,
-    breaks: str,
-    path: str,
-    action: Callable[[ProxyRequest, Forward], ProxyResponse],
-    *,
-    query: str | None = None,
-    accept: str | None = None,
-) -> ProxyRule:
-    return ProxyRule(name, breaks, "GET", path, action, accept=accept, query=query)
-
-
 OHIF_FAULTS: dict[str, ProxyRule] = {
     rule.name: rule
     for rule in [
-        _get(
+        get_rule(
             "ohif-study-description-dropped",
             "the study list holds StudyDescription",
             STUDIES,
             distort_each_dataset(_without("00081030")),
             query=_STUDY_LIST,
         ),
-        _get(
+        get_rule(
             "ohif-study-count-off",
             "00201208 counts the study's instances",
             STUDIES,
             distort_each_dataset(_count_plus_one),
             query=_STUDY_ROW,
         ),
-        _get(
+        get_rule(
             "ohif-study-name-not-pn",
             "PatientName is a PN object",
             STUDIES,
             distort_each_dataset(_name_as_string),
             query=_STUDY_ROW,
         ),
-        _get(
+        get_rule(
             "ohif-study-modalities-dropped",
             "the row lists the modalities",
             STUDIES,
             distort_each_dataset(_without("00080061")),
             query=_STUDY_ROW,
         ),
-        _get(
+        get_rule(
             "ohif-wildcard-finds-nothing",
             "PatientName=*x* finds the study",
             STUDIES,
-            _json_answer([]),
+            json_answer([]),
             query=r"^PatientName=\*",
         ),
-        _get("ohif-wildcard-400", "PatientName=*x* is answered", STUDIES, answer(400), query=r"^PatientName=\*"),
-        _get(
+        get_rule("ohif-wildcard-400", "PatientName=*x* is answered", STUDIES, answer(400), query=r"^PatientName=\*"),
+        get_rule(
             "ohif-modalities-find-nothing",
             "ModalitiesInStudy finds the study",
             STUDIES,
-            _json_answer([]),
+            json_answer([]),
             query=r"ModalitiesInStudy=",
         ),
-        _get(
+        get_rule(
             "ohif-modalities-400",
             "a ModalitiesInStudy search is answered",
             STUDIES,
             answer(400),
             query=r"ModalitiesInStudy=",
         ),
-        _get(
+        get_rule(
             "ohif-uid-list-finds-nothing",
             "a UID list finds the listed study",
             STUDIES,
-            _json_answer([]),
+            json_answer([]),
             query=r"StudyInstanceUID=",
         ),
-        _get("ohif-uid-list-500", "a UID list is answered", STUDIES, answer(500), query=r"StudyInstanceUID="),
-        _get(
+        get_rule("ohif-uid-list-500", "a UID list is answered", STUDIES, answer(500), query=r"StudyInstanceUID="),
+        get_rule(
             "ohif-empty-search-404",
             "a search matching nothing is 200, 202 or 204",
             STUDIES,
             answer(404),
             query=r"^00100020=NOSUCH-",
         ),
-        _get(
+        get_rule(
             "ohif-empty-search-a-study",
             "a search matching nothing holds no study",
             STUDIES,
-            _json_answer([{"0020000D": {"vr": "UI", "Value": ["2.25.1"]}}]),
+            json_answer([{"0020000D": {"vr": "UI", "Value": ["2.25.1"]}}]),
             query=r"^00100020=NOSUCH-",
         ),
-        _get(
+        get_rule(
             "ohif-offset-ignored",
             "the window at offset 100 starts there",
             STUDIES,
-            _without_offset,
+            without_offset,
             query=r"offset=100",
         ),
-        _get("ohif-offset-500", "the window at offset 100 is answered", STUDIES, answer(500), query=r"offset=100"),
-        _get(
+        get_rule("ohif-offset-500", "the window at offset 100 is answered", STUDIES, answer(500), query=r"offset=100"),
+        get_rule(
             "ohif-series-date-dropped",
             "the series list holds SeriesDate",
             STUDY_SERIES,
             distort_each_dataset(_without("00080021")),
             query=_SERIES_LIST,
         ),
-        _get(
+        get_rule(
             "ohif-series-count-dropped",
             "the series list holds 00201209",
             STUDY_SERIES,
             distort_each_dataset(_without("00201209")),
             query=_SERIES_LIST,
         ),
-        _get(
+        get_rule(
             "ohif-series-list-drops-one",
             "the series list holds every series",
             STUDY_SERIES,
             distort_json(drop_last),
             query=_SERIES_LIST,
         ),
-        _get(
+        get_rule(
             "ohif-lazy-series-search-drops-one",
             "opening the study finds every series",
             STUDY_SERIES,
@@ -220,35 +185,39 @@ OHIF_FAULTS: dict[str, ProxyRule] = {
             query=r"^$",
             accept=r"^application/dicom\+json$",
         ),
-        _get(
+        get_rule(
             "ohif-lazy-metadata-without-rows",
             "series metadata holds Rows",
             SERIES_METADATA,
             distort_each_dataset(_without("00280010")),
         ),
-        _get(
+        get_rule(
             "ohif-sync-metadata-drops-one",
             "study metadata holds every instance",
             STUDY_METADATA,
             distort_json(drop_last),
         ),
-        _get(
+        get_rule(
             "ohif-sync-metadata-without-frames",
             "study metadata holds NumberOfFrames",
             STUDY_METADATA,
             distort_each_dataset(_without("00280008")),
         ),
-        _get(
+        get_rule(
             "ohif-frames-other-syntax",
             "the part names the frame's syntax",
             ANY_FRAMES,
             distort_parts(_claim_syntax),
             accept=_FRAMES,
         ),
-        _get(
-            "ohif-frames-lf-only", "the frame's multipart uses CRLF", ANY_FRAMES, distort(_lf_line_ends), accept=_FRAMES
+        get_rule(
+            "ohif-frames-lf-only",
+            "the frame's multipart uses CRLF",
+            ANY_FRAMES,
+            distort(lf_only_multipart),
+            accept=_FRAMES,
         ),
-        _get("ohif-frames-406", "frames with OHIF's Accept are 200", ANY_FRAMES, answer(406), accept=_FRAMES),
+        get_rule("ohif-frames-406", "frames with OHIF's Accept are 200", ANY_FRAMES, answer(406), accept=_FRAMES),
         ProxyRule(
             "ohif-stow-stores-nothing",
             "the saved SR is stored",

@@ -22,6 +22,7 @@ from tests.faults.rules import (
     distort,
     distort_each_dataset,
     distort_parts,
+    get_rule,
     on_status,
     search_by_patient_id_only,
 )
@@ -125,18 +126,6 @@ def _with_pixel_data_uri(request: ProxyRequest, forward: Forward) -> ProxyRespon
     return distort_each_dataset(added)(request, forward)
 
 
-def _rule(
-    name: str,
-    breaks: str,
-    path: str,
-    action: Callable[[ProxyRequest, Forward], ProxyResponse],
-    *,
-    accept: str | None = None,
-    query: str | None = None,
-) -> ProxyRule:
-    return ProxyRule(name, breaks, "GET", path, action, accept=accept, query=query)
-
-
 SAMPLE_FAULTS: dict[str, ProxyRule] = {
     rule.name: rule
     for rule in [
@@ -145,103 +134,103 @@ SAMPLE_FAULTS: dict[str, ProxyRule] = {
         ),
         # Not a flipped pixel byte: the check decodes a returned compressed file unguarded, so a corrupt bitstream
         # there is a SUITE-ERROR, not a FAIL (reported to the lead; suites/samples/test_sample_files.py).
-        _rule(
+        get_rule(
             "sample-any-syntax-drops-patient-name",
             "transfer-syntax=* answers the stored file",
             INSTANCE,
             distort_parts(_each_part(_without_patient_name)),
             accept=_ANY_SYNTAX,
         ),
-        _rule(
+        get_rule(
             "sample-default-syntax-500",
             "a default retrieve is never a server error",
             INSTANCE,
             answer(500),
             accept=_NO_SYNTAX,
         ),
-        _rule(
+        get_rule(
             "sample-default-syntax-big-endian",
             "a default retrieve is Explicit VR Little Endian",
             INSTANCE,
             _in_big_endian,
             accept=_NO_SYNTAX,
         ),
-        _rule(
+        get_rule(
             "sample-metadata-drops-patient-name",
             "metadata is the file's DICOM JSON",
             INSTANCE_METADATA,
             distort_each_dataset(_drop_patient_name),
         ),
-        _rule(
+        get_rule(
             "sample-uid-search-repeats-a-match",
             "a UID search finds exactly the stored entity",
             _SEARCHES,
             distort(_repeat_first_match),
             query=_UID_SEARCH,
         ),
-        _rule(
+        get_rule(
             "sample-attribute-search-finds-nothing",
             "a search by the file's attributes finds it",
             _SEARCHES,
             distort(lambda response: response.with_body(b"[]")),
             query=r"PatientID=",
         ),
-        _rule(
+        get_rule(
             "sample-frames-garbled",
             "each frame decodes to the stored frame",
             ANY_FRAMES,
             distort_parts(_each_part(_garble_second_half)),
         ),
-        _rule(
+        get_rule(
             "sample-frames-default-500",
             "default frames are never a server error",
             ANY_FRAMES,
             answer(500),
             accept=_NO_SYNTAX,
         ),
-        _rule(
+        get_rule(
             "sample-natural-frames-mislabelled",
             "a part's transfer-syntax is the syntax of its bytes",
             ANY_FRAMES,
             distort_parts(_each_part(_declare_syntax(JPEG_LOSSLESS_SV1))),
             accept=_NATURAL_TYPE,
         ),
-        _rule(
+        get_rule(
             "sample-mismatch-served",
             "a media type with a syntax it cannot hold is refused",
             ANY_FRAMES,
             _as_stored_frames,
             accept=_MISMATCH,
         ),
-        _rule(
+        get_rule(
             "sample-transcoded-500",
             "frames asked for in another syntax are never a server error",
             ANY_FRAMES,
             answer(500),
             accept=_TRANSCODED,
         ),
-        _rule(
+        get_rule(
             "sample-transcoded-jpeg-ls-refused",
             "a claimed transcoding (JPEG-LS) is made, not refused",
             ANY_FRAMES,
             answer(406),
             accept=_IN_JPEG_LS,
         ),
-        _rule(
+        get_rule(
             "sample-transcoded-stored-bitstream-declared",
             "a part declared in the syntax asked for holds that syntax",
             ANY_FRAMES,
             _stored_frames_declared_as_asked,
             accept=_TRANSCODED,
         ),
-        _rule(
+        get_rule(
             "sample-transcoded-uncompressed",
             "frames asked for in a syntax come back in it",
             ANY_FRAMES,
             _in_explicit_little_endian,
             accept=_TRANSCODED,
         ),
-        _rule(
+        get_rule(
             "sample-rendered-not-an-image",
             "a rendered body is the image it claims",
             INSTANCE_RENDERED,
@@ -254,7 +243,7 @@ SAMPLE_FAULTS: dict[str, ProxyRule] = {
 SAMPLE_REPAIRS: dict[str, ProxyRule] = {
     rule.name: rule
     for rule in [
-        _rule(
+        get_rule(
             "repair-sample-pixel-data-uri",
             "gives encapsulated Pixel Data its BulkDataURI in the metadata",
             INSTANCE_METADATA,
@@ -264,14 +253,14 @@ SAMPLE_REPAIRS: dict[str, ProxyRule] = {
         # quotes it again. PatientID alone names the file's study here (the run id is in it).
         # Orthanc 1.10.1 encodes no JPEG 2000 and answers 500 (targets/orthanc.toml, DW-DATA-013); a target that
         # does not claim the transcoding may answer 406 (PS3.18 8.7.8.1 step 5).
-        _rule(
+        get_rule(
             "repair-sample-jpeg-2000-refused",
             "answers 406 where Orthanc answers 500 to frames asked for in JPEG 2000",
             ANY_FRAMES,
             on_status(500, lambda response: ProxyResponse(406)),
             accept=_IN_JPEG_2000,
         ),
-        _rule(
+        get_rule(
             "repair-sample-patient-name",
             "searches by PatientID alone",
             _SEARCHES,
