@@ -3,13 +3,13 @@ need to reach it: Orthanc 1.10 and 1.12, tiny-pacs (bearer token), the Azure fac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dicomweb_conformance.config.catalog import load_catalog
+from dicomweb_conformance.config.catalog import Outcome, load_catalog
 from dicomweb_conformance.config.target import resolve_target
 from dicomweb_conformance.launchers.orthanc_server import OrthancServer
 from tests.doubles.facade.server import facade_over_fresh_orthanc
@@ -86,3 +86,31 @@ def run_profile(reports: Path, served: Served, keyword: str) -> SuiteRun:
     )
     assert run.returncode == 0, run.output[-3000:]
     return run
+
+
+def assert_verdicts_agree(
+    target: str,
+    run: SuiteRun,
+    module: str,
+    results: Mapping[str, tuple[bool, str]],
+    unclaimed: set[str],
+    labels: Mapping[str, str],
+) -> None:
+    """Every check has its library result; a judged check PASSes exactly where the library call succeeds; the
+    checks left NOT-APPLICABLE are exactly those the target does not claim. Prints the table either way."""
+    outcomes = {nodeid.removeprefix(module): outcome for nodeid, outcome in run.outcomes.items()}
+    assert set(outcomes) == set(results), "every check has its library call"
+    judged = {check for check, outcome in outcomes.items() if outcome != Outcome.NOT_APPLICABLE.value}
+    width = max(len(label) for label in labels.values()) + 2
+    table = [
+        f"{labels[check]:<{width}} {detail:<60} {outcomes[check]}{'' if check in judged else ' (not judged)'}"
+        for check, (_, detail) in sorted(results.items())
+    ]
+    print(f"\n{target}: {run.server_version}\n" + "\n".join(table))
+    assert set(outcomes) - judged == unclaimed, "NOT-APPLICABLE exactly where a capability is not claimed"
+    disagreements = {
+        check: (detail, outcomes[check])
+        for check, (ok, detail) in results.items()
+        if check in judged and ok != (outcomes[check] == Outcome.PASS.value)
+    }
+    assert disagreements == {}, "(library, check outcome) per judged check"

@@ -40,10 +40,9 @@ from dicomweb_conformance.checks.clients_cornerstone import (
     transfer_syntax_for_content_type,
 )
 from dicomweb_conformance.checks.common import ConformanceFailure
-from dicomweb_conformance.launchers.orthanc_server import OrthancServer
-from tests.integration.suite_runner import ROOT, run_suite
+from tests.integration.client_targets import TARGETS, run_profile
+from tests.integration.suite_runner import ROOT
 
-ORTHANC_TARGET = str(ROOT / "targets" / "orthanc.toml")
 MODULE = "suites/clients/test_client_cornerstone.py::"
 NODE_DIR = ROOT / "tests" / "js" / "cornerstone"
 CHECKS = {
@@ -114,27 +113,15 @@ def _verdict(check: str, study: ClientStudy, case: str, response: requests.Respo
 
 @pytest.mark.parametrize("generation", ["1.10", "1.12"])
 def test_cl_cs3d_verdicts_agree_with_the_loader(tmp_path: Path, generation: str) -> None:
-    with OrthancServer(generation=generation) as orthanc:
-        run = run_suite(
-            tmp_path,
-            "--dicomweb-url",
-            orthanc.dicomweb_url,
-            "--dicomweb-target",
-            ORTHANC_TARGET,
-            "-k",
-            "test_client_cornerstone",
-            timeout=300,
-        )
-        assert run.returncode == 0, run.output[-3000:]
+    with TARGETS[f"orthanc-{generation}"]() as served:
+        run = run_profile(tmp_path, served, "test_client_cornerstone")
         study = build_cornerstone_study("cs3d-agree")
-        DICOMwebClient(url=orthanc.dicomweb_url).store_instances(
-            [dcmread(io.BytesIO(i.data)) for i in study.instances.values()]
-        )
+        DICOMwebClient(url=served.url).store_instances([dcmread(io.BytesIO(i.data)) for i in study.instances.values()])
         responses: dict[str, requests.Response] = {}
         for case in FRAME_CASES:
             instance, number = frame_instance(study, case)
             url = (
-                f"{orthanc.dicomweb_url}/studies/{instance.study_uid}/series/{instance.series_uid}"
+                f"{served.url}/studies/{instance.study_uid}/series/{instance.series_uid}"
                 f"/instances/{instance.sop_instance_uid}/frames/{number}"
             )
             responses[case] = requests.get(url, headers={"Accept": ACCEPT_FRAMES}, timeout=60)

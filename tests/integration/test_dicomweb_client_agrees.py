@@ -19,9 +19,8 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from dicomweb_conformance.checks.clients import CLIENT_STUDY_FILES, ClientStudy, build_client_study
-from dicomweb_conformance.config.catalog import Outcome
 from dicomweb_conformance.suites.clients.test_client_dicomweb_client import STOW_FILES
-from tests.integration.client_targets import TARGETS, Served, not_claimed, run_profile
+from tests.integration.client_targets import TARGETS, Served, assert_verdicts_agree, not_claimed, run_profile
 
 MODULE = "suites/clients/test_client_dicomweb_client.py::"
 FRAMES_ANY = (("application/octet-stream", "*"),)
@@ -213,18 +212,4 @@ def test_cl_dwc_verdicts_agree_with_the_library(tmp_path: Path, name: str) -> No
         run = run_profile(tmp_path, served, "test_client_dicomweb_client")
         results, names = _library_results(served)
         unclaimed = not_claimed(served, run.conformance["checks"], MODULE)
-    outcomes = {nodeid.removeprefix(MODULE): outcome for nodeid, outcome in run.outcomes.items()}
-    assert set(outcomes) == set(results), "every CL-DWC check has its library operation"
-    judged = {check for check, outcome in outcomes.items() if outcome != Outcome.NOT_APPLICABLE.value}
-    table = [
-        f"{names[check]:<70} {detail:<60} {outcomes[check]}{'' if check in judged else ' (not judged)'}"
-        for check, (_, detail) in sorted(results.items())
-    ]
-    print(f"\n{name}: {run.server_version}\n" + "\n".join(table))
-    assert set(outcomes) - judged == unclaimed, "NOT-APPLICABLE exactly where a capability is not claimed"
-    disagreements = {
-        check: (detail, outcomes[check])
-        for check, (ok, detail) in results.items()
-        if check in judged and ok != (outcomes[check] == Outcome.PASS.value)
-    }
-    assert disagreements == {}, "(library, check outcome) per judged check"
+    assert_verdicts_agree(name, run, MODULE, results, unclaimed, names)

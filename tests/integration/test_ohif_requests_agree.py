@@ -22,11 +22,10 @@ import requests
 from dicomweb_conformance.checks.clients_ohif_study import OHIF_DESCRIPTION, build_ohif_study, measurement_sr
 from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.dicom.uids import new_uid
-from dicomweb_conformance.launchers.orthanc_server import OrthancServer
 from dicomweb_conformance.suites.clients.test_client_ohif import FRAME_CASES
-from tests.integration.suite_runner import ROOT, run_suite
+from tests.integration.client_targets import TARGETS, run_profile
+from tests.integration.suite_runner import ROOT
 
-ORTHANC_TARGET = str(ROOT / "targets" / "orthanc.toml")
 MODULE = "suites/clients/test_client_ohif.py::"
 SCRIPT_DIR = ROOT / "tests" / "js" / "ohif"
 NPM_TIMEOUT_S = 600
@@ -106,19 +105,9 @@ def _library_results(node_script: Path, root: str, workdir: Path) -> dict[str, d
 
 @pytest.mark.parametrize("generation", ["1.10", "1.12"])
 def test_cl_ohif_verdicts_agree_with_the_library(tmp_path: Path, node_script: Path, generation: str) -> None:
-    with OrthancServer(generation=generation) as orthanc:
-        run = run_suite(
-            tmp_path,
-            "--dicomweb-url",
-            orthanc.dicomweb_url,
-            "--dicomweb-target",
-            ORTHANC_TARGET,
-            "-k",
-            "test_client_ohif",
-            timeout=120,
-        )
-        assert run.returncode == 0, run.output[-3000:]
-        results = _library_results(node_script, orthanc.dicomweb_url, tmp_path)
+    with TARGETS[f"orthanc-{generation}"]() as served:
+        run = run_profile(tmp_path, served, "test_client_ohif")
+        results = _library_results(node_script, served.url, tmp_path)
     outcomes = {nodeid.removeprefix(MODULE): outcome for nodeid, outcome in run.outcomes.items()}
     assert set(outcomes) == set(results), "every CL-OHIF check has its library request"
     table = [f"{check:<55} {str(results[check]['detail'])[:60]:<60} {outcomes[check]}" for check in sorted(results)]

@@ -20,8 +20,7 @@ from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
 
 from dicomweb_conformance.checks.clients_slicer import SLICER_STUDY_FILES, SlicerStudy, build_slicer_study
-from dicomweb_conformance.config.catalog import Outcome
-from tests.integration.client_targets import TARGETS, Served, not_claimed, run_profile
+from tests.integration.client_targets import TARGETS, Served, assert_verdicts_agree, not_claimed, run_profile
 
 MODULE = "suites/clients/test_client_slicer.py::"
 Action = Callable[[DICOMwebClient, SlicerStudy], bool]
@@ -156,21 +155,7 @@ def test_cl_slicer_verdicts_agree_with_the_library(tmp_path: Path, name: str) ->
         run = run_profile(tmp_path / "run", served, "test_client_slicer")
         results = _library_results(served, tmp_path)
         unclaimed = not_claimed(served, run.conformance["checks"], MODULE)
-    outcomes = {nodeid.removeprefix(MODULE): outcome for nodeid, outcome in run.outcomes.items()}
-    assert set(outcomes) == set(results), "every CL-SLICER check has its library action"
-    judged = {check for check, outcome in outcomes.items() if outcome != Outcome.NOT_APPLICABLE.value}
-    table = [
-        f"{check:<50} {detail:<60} {outcomes[check]}{'' if check in judged else ' (not judged)'}"
-        for check, (_, detail) in sorted(results.items())
-    ]
-    print(f"\n{name}: {run.server_version}\n" + "\n".join(table))
-    assert set(outcomes) - judged == unclaimed, "NOT-APPLICABLE exactly where a capability is not claimed"
-    disagreements = {
-        check: (detail, outcomes[check])
-        for check, (ok, detail) in results.items()
-        if check in judged and ok != (outcomes[check] == Outcome.PASS.value)
-    }
-    assert disagreements == {}, "(library, check outcome) per judged check"
+    assert_verdicts_agree(name, run, MODULE, results, unclaimed, {check: check for check in results})
 
 
 def _library_results(served: Served, tmp: Path) -> dict[str, tuple[bool, str]]:
