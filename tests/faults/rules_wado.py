@@ -27,6 +27,7 @@ from tests.faults.rules import (
     boundary_of,
     distort,
     distort_parts,
+    get_rule,
     join_parts,
     on_status,
     split_parts,
@@ -211,42 +212,29 @@ def _drop_quality(request: ProxyRequest, forward: Forward) -> ProxyResponse:
 # --- the catalogue ----------------------------------------------------------------------------------
 
 
-def _get(
-    name: str,
-    breaks: str,
-    path: str,
-    action: Action,
-    *,
-    accept: str | None = None,
-    query: str | None = None,
-    when: Callable[[ProxyRequest], bool] | None = None,
-) -> ProxyRule:
-    return ProxyRule(name, breaks, "GET", path, action, accept=accept, query=query, when=when)
-
-
 _NEGOTIATION = [
-    _get(
+    get_rule(
         "wado-unquoted-type-refused",
         "an unquoted type is served like the quoted one",
         RESOURCE,
         answer(406),
         accept=r"type=application/dicom",
     ),
-    _get(
+    get_rule(
         "wado-lowest-q-wins",
         "the highest q value is selected",
         INSTANCE,
         forward_with_accept(lambda entries: min(entries, key=quality)),
         accept=r"q=",
     ),
-    _get(
+    get_rule(
         "wado-any-serves-stored-syntax",
         "*/* means the default media type and syntax",
         STUDY,
         rewrite_accept(lambda _: DICOM_ANY_SYNTAX),
         accept=r"^\*/\*$",
     ),
-    _get(
+    get_rule(
         "wado-answer-without-type",
         "a multipart answer names its part type",
         RESOURCE,
@@ -255,49 +243,49 @@ _NEGOTIATION = [
 ]
 
 _TRANSFER_SYNTAX = [
-    _get(
+    get_rule(
         "wado-ignores-transfer-syntax",
         "the requested or default transfer syntax is served",
         rf"(?:{STUDY})|(?:{INSTANCE})",
         rewrite_accept(_with_any_syntax),
         accept=r"type=\"application/dicom\"(?!.*transfer-syntax=\*)",
     ),
-    _get(
+    get_rule(
         "wado-transcoding-changes-pixels",
         "transcoding keeps the pixel data",
         rf"(?:{STUDY})|(?:{INSTANCE})",
         distort_parts(_each_part(_flip_last_byte)),
         accept=r"type=\"application/dicom\"(?!.*transfer-syntax=\*)",
     ),
-    _get(
+    get_rule(
         "wado-transcoding-drops-patient-name",
         "transcoding keeps every attribute",
         rf"(?:{STUDY})|(?:{INSTANCE})",
         distort_parts(_each_part(_drop_patient_name)),
         accept=r"type=\"application/dicom\"(?!.*transfer-syntax=\*)",
     ),
-    _get(
+    get_rule(
         "wado-any-syntax-transcoding-drops-patient-name",
         "a '*' answer transcoded to Explicit VR Little Endian keeps every attribute",
         INSTANCE,
         any_syntax_transcoded_losing_patient_name,
         accept=r"transfer-syntax=\*",
     ),
-    _get(
+    get_rule(
         "wado-unsupported-syntax-served-big-endian",
         "a 200 to an unsupported transfer-syntax comes in the default syntax",
         rf"(?:{STUDY})|(?:{INSTANCE})",
         rewrite_accept(lambda accept: re.sub(UNSUPPORTED_VALUE, EXPLICIT_VR_BIG_ENDIAN, accept)),
         accept=UNSUPPORTED_SYNTAX,
     ),
-    _get(
+    get_rule(
         "wado-any-syntax-big-endian",
         "'*' gives the stored file or Explicit VR Little Endian",
         INSTANCE,
         rewrite_accept(_with_big_endian),
         accept=r"transfer-syntax=\*",
     ),
-    _get(
+    get_rule(
         "wado-parts-declare-jpeg-baseline",
         "a part's transfer-syntax parameter matches its file meta",
         rf"(?:{STUDY})|(?:{INSTANCE})",
@@ -306,27 +294,27 @@ _TRANSFER_SYNTAX = [
 ]
 
 _FRAMES = [
-    _get("frames-reverses-parts", "frames come in the order requested", ANY_FRAMES, distort_parts(_reversed)),
-    _get(
+    get_rule("frames-reverses-parts", "frames come in the order requested", ANY_FRAMES, distort_parts(_reversed)),
+    get_rule(
         "frames-flips-a-byte-any-accept",
         "each frame is its exact pixel data",
         ANY_FRAMES,
         distort_parts(_each_part(_flip_last_byte)),
     ),
-    _get(
+    get_rule(
         "frames-bad-number-404",
         "frame 0 or a negative frame is a bad request",
         ANY_FRAMES,
         status_as(frozenset({400}), 404),
     ),
-    _get(
+    get_rule(
         "frames-single-part-many-200",
         "single part holds one frame at most",
         ANY_FRAMES,
         answer(200),
         accept="^application/octet-stream",
     ),
-    _get(
+    get_rule(
         "frames-encoded-list-first-only",
         "a %2C frame list returns every frame listed",
         ANY_FRAMES,
@@ -335,16 +323,20 @@ _FRAMES = [
 ]
 
 _RENDERED = [
-    _get("rendered-swaps-width-and-height", "a rendered image is Columns x Rows", RENDERED, distort(_swap_image_size)),
-    _get("rendered-not-an-image", "a rendered body is the image it claims", RENDERED, distort(_not_an_image)),
-    _get(
+    get_rule(
+        "rendered-swaps-width-and-height", "a rendered image is Columns x Rows", RENDERED, distort(_swap_image_size)
+    ),
+    get_rule("rendered-not-an-image", "a rendered body is the image it claims", RENDERED, distort(_not_an_image)),
+    get_rule(
         "rendered-frame-always-first",
         "frames/{n}/rendered shows frame n",
         FRAME_RENDERED,
         _path_to(r"/frames/[^/]+/rendered$", "/frames/1/rendered"),
     ),
-    _get("rendered-ignores-quality", "quality changes the JPEG", INSTANCE_RENDERED, _drop_quality, query="quality="),
-    _get(
+    get_rule(
+        "rendered-ignores-quality", "quality changes the JPEG", INSTANCE_RENDERED, _drop_quality, query="quality="
+    ),
+    get_rule(
         "rendered-instance-shows-last-frame",
         "a multi-frame instance renders its first frame",
         INSTANCE_RENDERED,
@@ -353,10 +345,10 @@ _RENDERED = [
 ]
 
 _NOT_FOUND = [
-    _get(
+    get_rule(
         "wado-404-as-400", "a missing resource answers 404", ANY_RETRIEVE, on_status(404, lambda r: r.with_status(400))
     ),
-    _get("wado-404-with-a-representation", "a 404 carries no representation", ANY_RETRIEVE, not_found_with_a_part),
+    get_rule("wado-404-with-a-representation", "a 404 carries no representation", ANY_RETRIEVE, not_found_with_a_part),
 ]
 
 WADO_FAULTS: dict[str, ProxyRule] = {
@@ -364,70 +356,70 @@ WADO_FAULTS: dict[str, ProxyRule] = {
 }
 
 _REPAIRS = [
-    _get(
+    get_rule(
         "repair-wado-q-values",
         "serves the highest-q Accept entry only",
         INSTANCE,
         forward_with_accept(lambda entries: max(entries, key=quality)),
         accept=r"q=",
     ),
-    _get(
+    get_rule(
         "repair-wado-accept-list",
         "drops Accept entries Orthanc cannot produce",
         INSTANCE,
         forward_with_accept(lambda entries: ", ".join(e for e in entries if e.startswith("multipart/related"))),
         accept=r",",
     ),
-    _get("repair-wado-q-zero", "refuses a type offered at q=0", INSTANCE, answer(406), accept=r"q=0(?:[;,\s]|$)"),
-    _get(
+    get_rule("repair-wado-q-zero", "refuses a type offered at q=0", INSTANCE, answer(406), accept=r"q=0(?:[;,\s]|$)"),
+    get_rule(
         "repair-wado-not-acceptable",
         "answers 406 where Orthanc answers 400 or 500 to an Accept it cannot serve",
         ANY_RETRIEVE,
         status_as(frozenset({400, 500}), 406),
     ),
-    _get(
+    get_rule(
         "repair-wado-forbidden-syntax",
         "ignores a forbidden transfer-syntax (PS3.18 8.7.7) and serves the default, Explicit VR Little Endian",
         INSTANCE,
         rewrite_accept(lambda accept: re.sub(FORBIDDEN_VALUE, EXPLICIT_VR_LITTLE_ENDIAN, accept)),
         accept=FORBIDDEN_SYNTAX,
     ),
-    _get(
+    get_rule(
         "repair-wado-unsupported-syntax-as-default",
         "ignores an unsupported transfer-syntax (PS3.18 8.7.7) and serves the default, Explicit VR Little Endian",
         rf"(?:{STUDY})|(?:{INSTANCE})|(?:{ANY_FRAMES})",
         rewrite_accept(lambda accept: re.sub(UNSUPPORTED_VALUE, EXPLICIT_VR_LITTLE_ENDIAN, accept)),
         accept=UNSUPPORTED_SYNTAX,
     ),
-    _get(
+    get_rule(
         "repair-wado-part-syntax",
         "names each part's transfer syntax",
         rf"(?:{STUDY})|(?:{INSTANCE})",
         distort_parts(_each_part(_declare_file_meta_syntax)),
     ),
-    _get(
+    get_rule(
         "repair-frames-past-the-end",
         "answers 404 for a frame past the end",
         rf"(?:{ANY_FRAMES})|(?:{FRAME_RENDERED})",
         status_as(frozenset({400}), 404),
     ),
-    _get(
+    get_rule(
         "repair-frames-single-part",
         "serves one frame as single-part application/octet-stream",
         ANY_FRAMES,
         serve_one_frame_single_part,
         accept=f"^{OCTET_STREAM}",
     ),
-    _get(
+    get_rule(
         "repair-frames-type-parameter",
         "names application/octet-stream alone in type",
         ANY_FRAMES,
         distort(_content_type_type_only),
     ),
-    _get(
+    get_rule(
         "repair-wado-no-accept", "answers 406 without an Accept header", ANY_RETRIEVE, answer(406), when=without_accept
     ),
-    _get(
+    get_rule(
         "repair-facade-several-instances",
         "answers 406 to a study or series without transfer-syntax=*",
         rf"(?:{STUDY})|(?:{SERIES})",
