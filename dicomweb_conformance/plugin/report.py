@@ -152,7 +152,13 @@ class ConformanceReport:
             terminalreporter.write_line(line)
         breaks = any(profile["status"] in ("breaks", "cannot tell") for profile in clients["profiles"].values())
         terminalreporter.write_line("client compatibility: " + clients["summary"], bold=True, red=breaks)
-        terminalreporter.write_line("verdict: " + self.verdict(), bold=True)
+        verdict = self.verdict()
+        terminalreporter.write_line("verdict: " + verdict, bold=True)
+        failing_clients = self.failing_client_outcomes()
+        if failing_clients and not verdict.startswith("NOT CONFORMANT"):
+            counted = ", ".join(f"{count} {outcome}" for outcome, count in sorted(failing_clients.items()))
+            line = f"the run fails all the same: client checks {counted} (client compatibility, above)"
+            terminalreporter.write_line(line, red=True, bold=True)
         gate = self._gate(config)
         comparison = gate.comparison(self.outcomes) if gate else None
         if comparison is not None:
@@ -200,6 +206,15 @@ class ConformanceReport:
             else f"CONFORMANT: {passed} PASS, 0 FAIL"
         )
         return decided + (f", {fixed} FIXED (declared deviations that now pass)" if fixed else "")
+
+    def failing_client_outcomes(self) -> Counter[str]:
+        """The client checks whose outcome fails the run: the gate counts them though the PS3.18 verdict does not."""
+        failing = {o.value for o in failing_outcomes(strict_deviations=self.state.strict_deviations)}
+        return Counter(
+            entry["outcome"]
+            for entry in self.outcomes.values()
+            if compatibility.is_client_check(entry) and entry["outcome"] in failing
+        )
 
     def data_loss_lines(self) -> list[str]:
         lost = [f"  {nodeid} ({entry['outcome']})" for nodeid, entry in self.outcomes.items() if entry.get("data_loss")]

@@ -9,6 +9,7 @@ from dicomweb_conformance.launchers.orthanc_server import OrthancServer
 from tests.integration.suite_runner import ROOT, orthanc_instances, run_suite
 
 ORTHANC_TARGET = str(ROOT / "targets" / "orthanc.toml")
+STRICT_TARGET = str(ROOT / "tests" / "faults" / "orthanc-strict.toml")  # no deviations declared
 SOME_CHECKS = ("-k", "test_dwc_search_accept_list or test_search_studies_by_study_uid")
 
 
@@ -43,3 +44,17 @@ def test_an_unknown_client_is_a_usage_error(tmp_path: Path) -> None:
         "invalid client profile(s) horos (from --dicomweb-clients): expected a comma-separated list of "
         "dicomweb-client, ohif, cornerstone, slicer, or none"
     ) in run.output
+
+
+def test_a_client_failure_fails_the_run_though_the_ps318_verdict_is_conformant(
+    orthanc: OrthancServer, tmp_path: Path
+) -> None:
+    """Orthanc 1.10 answers dicomweb-client's default frames request 400; without the deviation that is a client
+    FAIL: the PS3.18 verdict stays CONFORMANT, the summary says why the run fails all the same."""
+    run = run_suite(tmp_path, "--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", STRICT_TARGET,
+                    "-k", "test_search_studies_by_study_uid or test_dwc_frames_default[sc8_explicit]")  # fmt: skip
+    assert run.returncode == 1, run.output
+    assert run.conformance["verdict"].startswith("CONFORMANT: "), run.conformance["verdict"]
+    assert run.conformance["clients"]["profiles"]["dicomweb-client"]["status"] == "breaks"
+    assert "the run fails all the same: client checks 1 FAIL (client compatibility, above)" in run.output
+    assert orthanc_instances(orthanc.rest_url) == []
