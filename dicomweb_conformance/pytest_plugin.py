@@ -10,6 +10,7 @@ pytest_plugins = [
     "dicomweb_conformance.plugin.finish",
     "dicomweb_conformance.plugin.session",
     "dicomweb_conformance.plugin.outcomes",
+    "dicomweb_conformance.plugin.failure_text",
     "dicomweb_conformance.plugin.interrupt",
     "dicomweb_conformance.fixtures.resources",
     "dicomweb_conformance.fixtures.stow_fixtures",
