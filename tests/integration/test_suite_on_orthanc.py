@@ -209,9 +209,14 @@ def test_orthanc_112_with_gdcm_dies_on_a_frames_request_and_the_run_says_so(tmp_
         r" GET http://127\.0\.0\.1:\d+/dicom-web/studies/[0-9.]+(/series/[0-9.]+)? \(.*\)", last_request
     ), last_request
     assert run.conformance["verdict"].startswith("NOT CONFORMANT: the server stopped answering")
-    crashed = [node for node, c in run.conformance["checks"].items() if c["outcome"] == "FAIL"]
+    checks = run.conformance["checks"]
+    crashed = [node for node, c in checks.items() if c["outcome"] == "FAIL"]
     retrieves = "suites/clients/test_client_dicomweb_client.py::test_dwc_retrieve_default["
-    assert retrieves + "study]" in crashed, crashed  # conformance.json lists checks sorted, not in run order
+    # Killed before or while it streams, the study's retrieve FAILs; killed after the last part it could send, the
+    # client holds 2 of 3 instances: the 200 the target file declares for this check (KNOWN-DEVIATION), and the
+    # next retrieve meets the dead server. Either way a retrieve FAILs, and nothing else does.
+    assert checks[retrieves + "study]"]["outcome"] in ("FAIL", "KNOWN-DEVIATION"), checks[retrieves + "study]"]
+    assert crashed, "no check failed on the crash"
     assert all(node.startswith(retrieves) for node in crashed), crashed
 
 
