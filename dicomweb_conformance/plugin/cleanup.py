@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 
 import requests
 
 from dicomweb_conformance.config.target import TargetConfig, derive_rest_root
 from dicomweb_conformance.transport.ledger import LedgerEntry
+from dicomweb_conformance.transport.pool import run_all
 
 PATIENT_ID_PREFIX = "DWCS-"  # dicomweb_conformance.dicom.samples stamps every PatientID DWCS-<run_id>-...
 
@@ -57,7 +59,9 @@ def orthanc_remover(session: requests.Session, target: TargetConfig) -> Remover:
     return remove
 
 
-def remove_run_leftovers(session: requests.Session, target: TargetConfig, run_id: str) -> tuple[int, list[str]]:
+def remove_run_leftovers(
+    session: requests.Session, target: TargetConfig, run_id: str, concurrency: int = 1
+) -> tuple[int, list[str]]:
     """Orthanc REST: remove every instance whose PatientID carries this run's id, whatever its UIDs are.
 
     The ledger names what was sent; a server that accepted an invalid UID (`11|`), or whose DICOMweb answers
@@ -69,12 +73,13 @@ def remove_run_leftovers(session: requests.Session, target: TargetConfig, run_id
     query = {"Level": "Instance", "Query": {"PatientID": f"{PATIENT_ID_PREFIX}{run_id}-*"}}
     found = session.post(f"{rest}/tools/find", json=query, timeout=target.request_timeout)
     found.raise_for_status()
-    left = []
-    for orthanc_id in found.json():
-        status = session.delete(f"{rest}/instances/{orthanc_id}", timeout=target.request_timeout).status_code
-        if status not in (200, 404):
-            left.append(str(orthanc_id))
-    return len(found.json()), left
+    orthanc_ids = [str(orthanc_id) for orthanc_id in found.json()]
+
+    def delete(orthanc_id: str) -> int:
+        return session.delete(f"{rest}/instances/{orthanc_id}", timeout=target.request_timeout).status_code
+
+    statuses = run_all([partial(delete, orthanc_id) for orthanc_id in orthanc_ids], concurrency)
+    return len(orthanc_ids), [i for i, status in zip(orthanc_ids, statuses, strict=True) if status not in (200, 404)]
 
 
 def remover_for(session: requests.Session, target: TargetConfig) -> Remover | None:
@@ -85,14 +90,16 @@ def remover_for(session: requests.Session, target: TargetConfig) -> Remover | No
     return None
 
 
-def remove_all(entries: Iterable[LedgerEntry], remove: Remover) -> list[tuple[LedgerEntry, str]]:
-    """Try every entry, keep going past errors; return what could not be removed and why."""
-    failures = []
-    for entry in entries:
+def remove_all(entries: Iterable[LedgerEntry], remove: Remover, concurrency: int = 1) -> list[tuple[LedgerEntry, str]]:
+    """Try every entry, `concurrency` at a time, keep going past errors; return what could not be removed and why,
+    in the ledger's order."""
+
+    def attempt(entry: LedgerEntry) -> str | None:
         try:
-            why = remove(entry)
-            if why is not None:
-                failures.append((entry, why))
+            return remove(entry)
         except (requests.RequestException, ValueError) as error:
-            failures.append((entry, f"{type(error).__name__}: {error}"))
-    return failures
+            return f"{type(error).__name__}: {error}"
+
+    listed = list(entries)
+    outcomes = run_all([partial(attempt, entry) for entry in listed], concurrency)
+    return [(entry, why) for entry, why in zip(listed, outcomes, strict=True) if why is not None]

@@ -7,12 +7,14 @@ import sys
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from dicomweb_conformance.plugin.cleanup import remove_all, remove_run_leftovers, remover_for
 from dicomweb_conformance.plugin.options import is_worker
 from dicomweb_conformance.plugin.state import RUN_STATE, RunState
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.ledger import LedgerEntry, stale_ledgers
+from dicomweb_conformance.transport.pool import CONNECTIONS_PER_HOST
 
 
 def sweep_and_exit(config: pytest.Config, state: RunState) -> None:
@@ -28,7 +30,10 @@ def sweep_and_exit(config: pytest.Config, state: RunState) -> None:
         )
     removed = left = 0
     for ledger in ledgers:
-        failures = [*remove_all(ledger.entries, remover), *_remove_run_leftovers(state, ledger.run_id)]
+        failures = [
+            *remove_all(ledger.entries, remover, state.concurrency),
+            *_remove_run_leftovers(state, ledger.run_id),
+        ]
         removed += len(ledger.entries) - len(failures)
         left += len(failures)
         if not failures:
@@ -42,6 +47,9 @@ def sweep_and_exit(config: pytest.Config, state: RunState) -> None:
 
 def _cleanup_session(state: RunState) -> requests.Session:
     session = requests.Session()
+    adapter = HTTPAdapter(pool_maxsize=CONNECTIONS_PER_HOST)  # remove_all sends up to that many at once
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     session.auth = state.client.auth
     session.verify = state.target.verify_tls
     return session
@@ -64,7 +72,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             stays = f"{len(entries)} instance(s) stored by this run stay on {state.target.name}"
             sys.stderr.write(f"\n{stays}: it offers no way to delete.\n")
         return
-    failures: list[tuple[LedgerEntry | None, str]] = [*remove_all(entries, remover)]
+    failures: list[tuple[LedgerEntry | None, str]] = [*remove_all(entries, remover, state.concurrency)]
     if not is_worker(session.config):  # xdist workers share the run id: only the controller, after all of them
         failures += _remove_run_leftovers(state, state.run_id)
     if failures:
@@ -79,7 +87,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _remove_run_leftovers(state: RunState, run_id: str) -> list[tuple[LedgerEntry | None, str]]:
     """What the ledger could not name (invalid UIDs, answers that hid an instance), found by the run's PatientID."""
     try:
-        found, left = remove_run_leftovers(_cleanup_session(state), state.target, run_id)
+        found, left = remove_run_leftovers(_cleanup_session(state), state.target, run_id, state.concurrency)
     except (requests.RequestException, ValueError) as error:
         return [(None, f"finding this run's leftovers failed: {type(error).__name__}: {error}")]
     if found:

@@ -4,6 +4,7 @@ state built and announced; xdist workers share the controller's."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,7 @@ import requests
 from dicomweb_conformance.config.catalog import CatalogError, Requirement, load_catalog
 from dicomweb_conformance.config.deviations import check_requirements_known
 from dicomweb_conformance.config.server_info import ServerInfo, detect
-from dicomweb_conformance.config.settings import ConfigError
+from dicomweb_conformance.config.settings import ConfigError, Resolver, concurrency
 from dicomweb_conformance.config.target import (
     TargetConfig,
     resolve_target,
@@ -31,6 +32,7 @@ from dicomweb_conformance.transport.auth import build_auth
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.health import ServerDown
 from dicomweb_conformance.transport.ledger import Ledger
+from dicomweb_conformance.transport.pool import DEFAULT_CONCURRENCY
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -133,6 +135,7 @@ def _build_state(
         raise pytest.UsageError(f"auth method {target.auth.method} needs a package that is missing: {error}") from None
     return RunState(
         target=target,
+        concurrency=_concurrency(config),
         run_id=run_id,
         client=DicomwebClient(target, auth),
         ledger=Ledger(ledger_dir / f"{run_id}-{worker}.jsonl", run_id=run_id, target_url=target.base_url),
@@ -141,6 +144,22 @@ def _build_state(
         strict_should=bool(config.getoption("dicomweb_strict")),
         strict_deviations=bool(config.getoption("dicomweb_strict_deviations")),
     )
+
+
+def _concurrency(config: pytest.Config) -> int:
+    resolve = Resolver({"concurrency": config.getoption("dicomweb_concurrency")}, os.environ, {}, "")
+    setting = resolve.get(
+        "concurrency",
+        option="--dicomweb-concurrency",
+        env="DICOMWEB_CONCURRENCY",
+        table="",
+        name="",
+        default=DEFAULT_CONCURRENCY,
+    )
+    try:
+        return concurrency(setting)
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def _preflight(state: RunState) -> requests.Response:

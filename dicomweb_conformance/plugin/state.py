@@ -14,6 +14,7 @@ from dicomweb_conformance.config.target import TargetConfig
 from dicomweb_conformance.launchers.orthanc_server import OrthancServer
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.ledger import Ledger
+from dicomweb_conformance.transport.pool import DEFAULT_CONCURRENCY
 from dicomweb_conformance.transport.store import Dicomweb
 
 
@@ -29,6 +30,7 @@ class RunState:
     client: DicomwebClient
     ledger: Ledger
     catalog: dict[str, Requirement]
+    concurrency: int = DEFAULT_CONCURRENCY  # --dicomweb-concurrency: independent requests in flight at once
     keep_tutorial_uids: bool = False
     strict_should: bool = False
     strict_deviations: bool = False
@@ -37,7 +39,7 @@ class RunState:
 
     @property
     def dicomweb(self) -> Dicomweb:
-        return Dicomweb(self.client, self.ledger)
+        return Dicomweb(self.client, self.ledger, self.concurrency)
 
 
 RUN_STATE = pytest.StashKey[RunState]()

@@ -22,11 +22,11 @@ MULTIPART_DICOM_ANY_TS = 'multipart/related; type="application/dicom"; transfer-
 class Dicomweb:
     """The run's view of the target: every store goes through the ledger first."""
 
-    def __init__(self, client: DicomwebClient, ledger: Ledger):
+    def __init__(self, client: DicomwebClient, ledger: Ledger, concurrency: int = DEFAULT_CONCURRENCY):
         self.client = client
         self.ledger = ledger
         self.target = client.target
-        self.concurrency = DEFAULT_CONCURRENCY  # --dicomweb-concurrency: independent searches at once
+        self.concurrency = concurrency  # --dicomweb-concurrency: independent searches at once
 
     def record(self, instances: Iterable[SampleInstance]) -> None:
         """Into the ledger before anything is sent: the instances a server might keep. The one place the ledger is

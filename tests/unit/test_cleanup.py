@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 from dicomweb_conformance.plugin.cleanup import remove_all
@@ -56,3 +57,22 @@ def test_removal_keeps_going_past_errors() -> None:
         ("1", "ValueError: boom"),
         ("2", "the server answered 403 to DELETE"),
     ]
+
+
+def test_concurrent_removal_tries_every_entry_and_reports_in_ledger_order() -> None:
+    entries = [LedgerEntry("1", "2", str(n)) for n in range(20)]
+    tried: list[str] = []
+    in_flight = threading.Semaphore(0)
+
+    def remove(entry: LedgerEntry) -> str | None:
+        tried.append(entry.sop)
+        if entry.sop == "0":
+            # Held until a later entry is being removed: the removals overlap.
+            assert in_flight.acquire(timeout=30), "no other removal ran beside the first"
+        else:
+            in_flight.release()
+        return "the server answered 403 to DELETE" if int(entry.sop) % 7 == 0 else None
+
+    failures = remove_all(entries, remove, concurrency=4)
+    assert sorted(tried, key=int) == [str(n) for n in range(20)]
+    assert [entry.sop for entry, _ in failures] == ["0", "7", "14"]
