@@ -9,6 +9,8 @@ and so does every report when the user asks for a traceback style (`--tb`, `--fu
 
 from __future__ import annotations
 
+import functools
+import linecache
 import traceback
 from pathlib import Path
 
@@ -51,20 +53,23 @@ def failure_text(error: BaseException) -> str:
     while cause is not None and len(lines) < 6:
         lines.append(f"raised from {type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}")
         cause = cause.__cause__ or (None if cause.__suppress_context__ else cause.__context__)
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if _in_suite(frame.filename)]
+    frames = [
+        (shown, line, frame.f_code.co_name, linecache.getline(frame.f_code.co_filename, line).strip())
+        for frame, line in traceback.walk_tb(error.__traceback__)
+        if (shown := _suite_file(frame.f_code.co_filename))
+    ]
     if frames:
         lines.append("raised at (innermost last):")
-        lines += [f"  {_shown(frame.filename)}:{frame.lineno} in {frame.name}: {frame.line}" for frame in frames]
+        lines += [f"  {shown}:{line} in {function}: {source}" for shown, line, function, source in frames]
     return "\n".join(lines)
 
 
-def _in_suite(filename: str) -> bool:
+@functools.cache
+def _suite_file(filename: str) -> str:
+    """The file as shown (relative to the project) when it is one of the suite's, else ""."""
     path = Path(filename).resolve()
-    return any(directory in path.parents for directory in SUITE_DIRS)
-
-
-def _shown(filename: str) -> str:
-    path = Path(filename).resolve()
+    if not any(directory in path.parents for directory in SUITE_DIRS):
+        return ""
     try:
         return str(path.relative_to(PROJECT_ROOT))
     except ValueError:
