@@ -19,7 +19,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from dicomweb_conformance.checks.common import fail, status_line
-from dicomweb_conformance.corpora.compressed import built_in_files
+from dicomweb_conformance.corpora.compressed import built_in_file
 from dicomweb_conformance.corpora.sample_files import parse
 from dicomweb_conformance.dicom.samples import SampleInstance, instance_from_dataset, remap_uids, stamp_run
 from dicomweb_conformance.dicom.uids import UidRemapper, new_uid
@@ -73,11 +73,10 @@ def build_client_study(run_id: str, names: Sequence[str] = CLIENT_STUDY_FILES) -
     """The built-in corpus files `names` given one fresh study, their own series and SOP UIDs, one patient stamped
     with the run id (one PatientID per study, or a server keying studies by patient splits it). A name given twice
     is two instances, the second keyed `name#2`."""
-    files = {f.name.removesuffix(".dcm"): f for f in built_in_files()}
     study_uid = new_uid()
     instances: dict[str, SampleInstance] = {}
     for number, name in enumerate(names, start=1):
-        ds = parse(files[name].data)
+        ds = parse(built_in_file(f"{name}.dcm").data)
         remap_uids(ds, UidRemapper())
         ds.StudyInstanceUID = study_uid
         ds.PatientName = CLIENT_PATIENT

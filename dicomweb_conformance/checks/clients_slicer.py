@@ -20,7 +20,7 @@ from pydicom.filewriter import dcmwrite
 
 from dicomweb_conformance.checks.clients import ACCEPT_JSON, json_datasets
 from dicomweb_conformance.checks.common import fail, status_line
-from dicomweb_conformance.corpora.compressed import built_in_files
+from dicomweb_conformance.corpora.compressed import built_in_file
 from dicomweb_conformance.corpora.sample_files import parse
 from dicomweb_conformance.dicom.samples import SampleInstance, instance_from_dataset, remap_uids, stamp_run
 from dicomweb_conformance.dicom.uids import UidRemapper, new_uid
@@ -89,12 +89,11 @@ class SlicerStudy:
 
 
 def build_slicer_study(run_id: str) -> SlicerStudy:
-    files = {f.name.removesuffix(".dcm"): f for f in built_in_files()}
     study_uid = new_uid()
     instances: dict[str, SampleInstance] = {}
     patient_id = ""
     for name in SLICER_STUDY_FILES:
-        ds = parse(files[name].data)
+        ds = parse(built_in_file(f"{name}.dcm").data)
         remap_uids(ds, UidRemapper())
         ds.StudyInstanceUID = study_uid
         ds.PatientName = SLICER_PATIENT

@@ -82,14 +82,26 @@ _DOCUMENT_CASES: tuple[tuple[str, DocumentBuilder], ...] = (
 )
 
 
+def built_in_names() -> list[tuple[str, str]]:
+    """Every corpus file's name and transfer syntax, in built_in_files' order, without building any (collection
+    needs only these)."""
+    names = [(case.name + ".dcm", case.syntax) for case in _IMAGE_CASES]
+    return names + [(name + ".dcm", part10.EXPLICIT_VR_LITTLE_ENDIAN) for name, _ in _DOCUMENT_CASES]
+
+
 def built_in_files() -> list[BuiltInFile]:
-    """Every corpus file, in a fixed order: built once per process (the source arrays are read-only)."""
-    return list(_cached())
+    """Every corpus file, in a fixed order: each built once per process (the source arrays are read-only)."""
+    return [built_in_file(name) for name, _ in built_in_names()]
 
 
 @functools.cache
-def _cached() -> tuple[BuiltInFile, ...]:
-    return tuple(build_files())
+def built_in_file(name: str) -> BuiltInFile:
+    """One corpus file by name ("ct16s_j2k_lossless.dcm"), built on first use in this process."""
+    series = [listed for listed, _ in built_in_names()].index(name) + 1
+    if series <= len(_IMAGE_CASES):
+        return _image_file(_IMAGE_CASES[series - 1], series)
+    document, builder = _DOCUMENT_CASES[series - 1 - len(_IMAGE_CASES)]
+    return BuiltInFile(name, _part10(builder(document, series), part10.EXPLICIT_VR_LITTLE_ENDIAN), None)
 
 
 def build_files() -> list[BuiltInFile]:

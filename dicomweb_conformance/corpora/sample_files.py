@@ -36,9 +36,9 @@ class SampleSource:
     def read(self) -> bytes:
         if self.path is not None:
             return self.path.read_bytes()
-        from dicomweb_conformance.corpora.compressed import built_in_files
+        from dicomweb_conformance.corpora.compressed import built_in_file
 
-        return next(f.data for f in built_in_files() if f.name == self.built_in)
+        return built_in_file(str(self.built_in)).data
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ def discover(directory: Path) -> Discovery:
 
 
 def built_in_sources() -> list[SampleSource]:
-    from dicomweb_conformance.corpora.compressed import built_in_files
+    from dicomweb_conformance.corpora.compressed import built_in_names
 
-    return [SampleSource(f.name, _syntax_of(parse(f.data)), built_in=f.name) for f in built_in_files()]
+    return [SampleSource(name, syntax, built_in=name) for name, syntax in built_in_names()]
 
 
 def _syntax_of(ds: Dataset) -> str:

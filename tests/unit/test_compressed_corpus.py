@@ -14,7 +14,13 @@ import pytest
 from pydicom.encaps import generate_frames, parse_basic_offsets
 
 import dicomweb_conformance
-from dicomweb_conformance.corpora.compressed import BuiltInFile, build_files, built_in_files
+from dicomweb_conformance.corpora.compressed import (
+    BuiltInFile,
+    build_files,
+    built_in_file,
+    built_in_files,
+    built_in_names,
+)
 from dicomweb_conformance.dicom import part10
 from dicomweb_conformance.dicom.codecs import (
     LOSSY_SYNTAXES,
@@ -70,6 +76,18 @@ def test_two_builds_are_byte_identical() -> None:
     first, second = build_files(), build_files()
     assert digests(first) == digests(second)
     assert digests(first) == digests(FILES)
+
+
+def test_the_names_collection_uses_are_the_built_files_own() -> None:
+    """Collection parametrizes by built_in_names without building; each name and syntax is its file's."""
+    built = [(file.name, str(parsed(file).file_meta.TransferSyntaxUID)) for file in build_files()]
+    assert built_in_names() == built
+
+
+def test_one_file_built_alone_is_the_same_file() -> None:
+    fresh = {file.name: file.data for file in build_files()}
+    for name, _ in built_in_names():
+        assert built_in_file(name).data == fresh[name], name
 
 
 def test_another_process_builds_the_same_bytes() -> None:
