@@ -78,13 +78,14 @@ def choice(setting: Setting, allowed: tuple[str, ...], what: str) -> str:
     return value
 
 
-def number(setting: Setting, what: str) -> float:
+def number(setting: Setting, what: str, *, zero_allowed: bool = False) -> float:
     try:
         value = float(setting.value)
     except (TypeError, ValueError):
         raise ConfigError(f"invalid {what} {setting.value!r} (from {setting.source}): expected a number") from None
-    if value <= 0:
-        raise ConfigError(f"invalid {what} {setting.value!r} (from {setting.source}): must be positive")
+    if value < 0 or (value == 0 and not zero_allowed):
+        limit = "zero or more" if zero_allowed else "positive"
+        raise ConfigError(f"invalid {what} {setting.value!r} (from {setting.source}): must be {limit}")
     return value
 
 

@@ -63,6 +63,7 @@ class TargetConfig:
     mode: str = "read-write"
     verify_tls: bool | str = True
     visibility_timeout: float = 30.0
+    fuzzy_index_timeout: float = 30.0  # how long a fuzzy (full-text) match may lag behind a stored instance
     poll_interval: float = 0.25
     request_timeout: float = 120.0
     launch: str | None = None
@@ -218,6 +219,12 @@ def resolve_target(cli: Mapping[str, Any], environ: Mapping[str, str] | None = N
         key: number(resolve.get(key, option=None, env=None, table="timing", name=key, default=default), f"timing {key}")
         for key, default in (("visibility_timeout", 30.0), ("poll_interval", 0.25), ("request_timeout", 120.0))
     }
+    # Azure fills its full-text index asynchronously; unless the file says otherwise, it lags like any search.
+    fuzzy_default = timing["visibility_timeout"]
+    fuzzy = resolve.get(
+        "fuzzy_index_timeout", option=None, env=None, table="timing", name="fuzzy_index_timeout", default=fuzzy_default
+    )
+    timing["fuzzy_index_timeout"] = number(fuzzy, "timing fuzzy_index_timeout", zero_allowed=True)  # 0: ask once
     auth = _auth(resolve, environ)
     samples = _samples_dir(resolve, file_path)
     server = _server_section(file_data, file_name)

@@ -233,3 +233,17 @@ def test_a_deviation_must_name_a_collected_test() -> None:
     deviations = (found, typo, elsewhere, Deviation(reason="r", statuses=(400,), requirement="DW-STOW-001"))
     assert unmatched_tests(deviations, nodeids, whole_suite=False) == [typo]
     assert unmatched_tests(deviations, nodeids, whole_suite=True) == [typo, elsewhere]
+
+
+def test_the_fuzzy_index_lags_like_any_search_unless_the_file_says_otherwise(tmp_path: Path) -> None:
+    timing = "\n[timing]\nvisibility_timeout = 7\n"
+    assert resolve_target({"target": str(write_target(tmp_path, FILE_WITH_URL + timing))}, {}).fuzzy_index_timeout == 7
+    once = FILE_WITH_URL + timing + "fuzzy_index_timeout = 0\n"
+    assert resolve_target({"target": str(write_target(tmp_path, once))}, {}).fuzzy_index_timeout == 0
+    negative = FILE_WITH_URL + timing + "fuzzy_index_timeout = -1\n"
+    with pytest.raises(ConfigError, match=r"fuzzy_index_timeout -1 .*must be zero or more"):
+        resolve_target({"target": str(write_target(tmp_path, negative))}, {})
+    with pytest.raises(ConfigError, match=r"visibility_timeout 0 .*must be positive"):
+        resolve_target(
+            {"target": str(write_target(tmp_path, FILE_WITH_URL + "\n[timing]\nvisibility_timeout = 0\n"))}, {}
+        )
