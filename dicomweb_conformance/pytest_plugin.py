@@ -25,4 +25,5 @@ pytest_plugins = [
     "dicomweb_conformance.fixtures.client_ohif_fixtures",
     "dicomweb_conformance.fixtures.client_slicer_fixtures",
     "dicomweb_conformance.fixtures.client_cors_fixtures",
+    "dicomweb_conformance.plugin.distribution",  # after the fixtures: it imports sample_fixtures
 ]

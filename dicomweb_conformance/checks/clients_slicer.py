@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
 
 from dicomweb_conformance.checks.clients import ACCEPT_JSON, json_datasets
-from dicomweb_conformance.checks.common import fail, status_line
+from dicomweb_conformance.checks.common import ConformanceFailure, fail, status_line, untestable
 from dicomweb_conformance.corpora.compressed import built_in_file
 from dicomweb_conformance.corpora.sample_files import parse
 from dicomweb_conformance.dicom.samples import SampleInstance, instance_from_dataset, remap_uids, stamp_run
@@ -37,6 +37,8 @@ SLICER_STUDY_DESCRIPTION = "dicomweb-conformance: Slicer browser"
 # _get_all_pages has no bound; a server that never gives an empty or a repeated page keeps Slicer waiting for ever.
 # Generous: a large archive paged 100 at a time is still listed (a page of repeated items fails at once, below).
 MAX_PAGES = 1000
+# A list other clients change is walked until two walks in a row agree, this many times after the first.
+STABLE_WALK_TRIES = 3
 # populateStudiesTableWidget (933): the study list's columns, by tag.
 STUDY_COLUMNS = {
     "0020000D": "Study instance UID",
@@ -131,34 +133,72 @@ class Pages:
 def all_pages(client: DicomwebClient, path: str, fields: Sequence[str], what: str) -> Pages:
     """`_get_all_pages` (18): offset=0 with no limit (the library sorts the query: includefield, then offset);
     it stops on an empty page or on a page whose first item it already holds, and offset += len(page). A page
-    repeating items already listed fails at once: Slicer would list them twice and, its first item new, page on."""
+    repeating items already listed fails at once: Slicer would list them twice and, its first item new, pages on."""
+    walk = _walk(client, path, fields, what)
+    if walk.failure is not None:
+        raise walk.failure
+    return walk.pages
+
+
+def all_pages_of_a_shared_list(client: DicomwebClient, path: str, fields: Sequence[str], what: str) -> Pages:
+    """all_pages of a list other clients change too (every study on the server): judged on a walk the next walk
+    saw page for page, since a study stored or deleted while the list is paged shifts its pages (offset paging
+    promises nothing across changes) and would pass for the server's own repeat or early end."""
+    previous = _walk(client, path, fields, what)
+    if len(previous.seen) >= MAX_PAGES and previous.failure is not None:
+        raise previous.failure  # no change by other clients makes a thousand pages of new items
+    for _ in range(STABLE_WALK_TRIES):
+        walk = _walk(client, path, fields, what)
+        if walk.seen == previous.seen:
+            if walk.failure is not None:
+                raise walk.failure
+            return walk.pages
+        previous = walk
+    untestable(
+        f"{what}: the list changed during each of {STABLE_WALK_TRIES + 1} walks through its pages (another client "
+        "is storing or deleting on this server, or its order is not stable): no walk to judge"
+    )
+
+
+@dataclass
+class _Walk:
+    pages: Pages
+    seen: list[tuple[int, list[dict[str, Any]]]]  # each page's offset and items, to compare two walks
+    failure: ConformanceFailure | None
+
+
+def _walk(client: DicomwebClient, path: str, fields: Sequence[str], what: str) -> _Walk:
     pages = Pages([], [], [])
+    seen: list[tuple[int, list[dict[str, Any]]]] = []
     offset = 0
     for _ in range(MAX_PAGES):
         params = [*(("includefield", field) for field in fields), ("offset", offset)]
         response = client.get(path, accept=ACCEPT_JSON, params=params)
         pages.answers.append(response)
         page = json_datasets(response, f"{what} at offset {offset}")
+        seen.append((offset, page))
         if not page or page[0] in pages.items:
-            return pages
+            return _Walk(pages, seen, None)
         repeated = [item for item in page if item in pages.items]
         if repeated:
-            raise fail(
+            failure = fail(
                 f"{what} at offset {offset}: a page repeats listed items; {SLICER} lists them twice and, its first "
                 "item being new, pages on",
                 expected="pages that start where the last one ended",
                 actual=f"{len(repeated)} of {len(page)} items already listed",
                 response=response,
             )
+            return _Walk(pages, seen, failure)
         pages.items += page
         pages.origins += [len(pages.answers) - 1] * len(page)
         offset += len(page)
-    raise fail(
+    failure = fail(
         f"{what}: {SLICER} pages on for ever (_get_all_pages stops only on an empty page or a repeated first item)",
         expected="an empty page, or the first item of a page seen before",
         actual=f"{MAX_PAGES} pages of new items, {len(pages.items)} items, the last: {status_line(response)}",
         response=response,
     )
+    return _Walk(pages, seen, failure)
 
 
 def cell_text(item: dict[str, Any], tag: str) -> str:

@@ -3,6 +3,7 @@ state built and announced; xdist workers share the controller's."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -222,6 +223,13 @@ def _announce(state: RunState) -> None:
     if target.verify_tls is False:
         lines.append("WARNING: TLS verification is turned off; the server's identity is not checked.")
     sys.stderr.write("\n".join(lines) + "\n")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built lives until the run ends: frozen out of the garbage collector's passes, each of which
+    (during the checks, and pytest's five at exit) would otherwise walk every collected item again."""
+    if RUN_STATE in session.config.stash:
+        gc.freeze()
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -18,6 +18,7 @@ from dicomweb_conformance.checks.clients_slicer import (
     Pages,
     SlicerStudy,
     all_pages,
+    all_pages_of_a_shared_list,
     cell_text,
     saved_instances,
     series_row,
@@ -31,7 +32,7 @@ STUDY_UID, SERIES_UID, SOP_UID = "0020000D", "0020000E", "00080018"
 
 def _study_list(client: DicomwebClient) -> Pages:
     """connectToServer (540): _get_all_pages(search_for_studies, fields=['StudyDescription'])."""
-    return all_pages(client, "studies", ["StudyDescription"], "the study list")
+    return all_pages_of_a_shared_list(client, "studies", ["StudyDescription"], "the study list")
 
 
 def _series_list(client: DicomwebClient, study: SlicerStudy) -> Pages:

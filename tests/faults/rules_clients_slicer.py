@@ -5,6 +5,7 @@ an offset without a limit, or the import's bare series search); the repair hides
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -77,6 +78,41 @@ def _pages_never_end(request: ProxyRequest, forward: Forward) -> ProxyResponse:
     return ProxyResponse(200, headers, json.dumps(datasets).encode())
 
 
+def _json_answer(datasets: list[dict[str, Json]]) -> ProxyResponse:
+    return ProxyResponse(200, CaseInsensitiveDict({"Content-Type": DICOM_JSON}), json.dumps(datasets).encode())
+
+
+def _marked(dataset: dict[str, Json], mark: str) -> dict[str, Json]:
+    return {**dataset, MARKER: {"vr": "LO", "Value": [mark]}}
+
+
+def _repeats_the_first_study(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+    """Every page after the first: a new (marked) study first, the server's page, then the list's first study again,
+    on every walk alike: the server's own repeat."""
+    offset = request.query.rpartition("offset=")[2]
+    response = forward(request)
+    if offset == "0":
+        return response
+    first = json.loads(forward(replace(request, query=request.query.replace(f"offset={offset}", "offset=0"))).body)[:1]
+    page = json.loads(response.body or b"[]")
+    return _json_answer([_marked(first[0], f"offset {offset}"), *page, first[0]] if first else page)
+
+
+def _changes_under_each_walk() -> Action:
+    """The first page carries one more (marked) study on every walk: another client storing while the list is
+    paged."""
+    walks = itertools.count(1)
+
+    def change(request: ProxyRequest, forward: Forward) -> ProxyResponse:
+        response = forward(request)
+        page = json.loads(response.body or b"[]")
+        if not request.query.endswith("offset=0") or not page:
+            return response
+        return _json_answer([_marked(page[0], f"walk {next(walks)}"), *page])
+
+    return change
+
+
 def _rule(name: str, breaks: str, path: str, action: Action, *, query: str | None) -> ProxyRule:
     return ProxyRule(name, breaks, "GET", path, action, accept=_CLIENT_JSON, query=query)
 
@@ -90,6 +126,13 @@ SLICER_FAULTS: dict[str, ProxyRule] = {
             "the study list holds every study",
             STUDIES,
             distort_json(_without_slicer_study),
+            query=_STUDY_LIST,
+        ),
+        _rule(
+            "slicer-study-list-repeats",
+            "a page of the study list repeats no study listed before",
+            STUDIES,
+            _repeats_the_first_study,
             query=_STUDY_LIST,
         ),
         _rule(
@@ -153,6 +196,15 @@ SLICER_FAULTS: dict[str, ProxyRule] = {
         CLIENT_FAULTS["dwc-retrieve-part-not-part-10"],
     ]
 }
+
+# Not a fault: the list changing under every walk (another client at work) leaves no walk to judge: UNTESTABLE.
+STUDY_LIST_CHANGING = _rule(
+    "slicer-study-list-changes",
+    "the study list stays the same while it is paged",
+    STUDIES,
+    _changes_under_each_walk(),
+    query=_STUDY_LIST,
+)
 
 SLICER_REPAIRS: dict[str, ProxyRule] = {
     "repair-dwc-retrieve-as-stored": CLIENT_REPAIRS["repair-dwc-retrieve-as-stored"],

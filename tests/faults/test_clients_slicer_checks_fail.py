@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.faults.area_harness import BY_REQUIREMENT, FaultArea, suite_pool_fixture
+from tests.faults.area_harness import BY_REQUIREMENT, AreaPlan, FaultArea, suite_pool_fixture
 from tests.faults.rules import ProxyRule
-from tests.faults.rules_clients_slicer import SLICER_FAULTS, SLICER_REPAIRS
+from tests.faults.rules_clients_slicer import SLICER_FAULTS, SLICER_REPAIRS, STUDY_LIST_CHANGING
 
 SLICER_CHECKS = ["suites/clients/test_client_slicer.py"]
 
@@ -40,7 +40,9 @@ class Expectation:
 
 
 ORTHANC_CASES: dict[str, Expectation] = {
-    "CL-SLICER-STUDY-LIST": Expectation(("slicer-study-list-400", "slicer-study-list-drops-the-study")),
+    "CL-SLICER-STUDY-LIST": Expectation(
+        ("slicer-study-list-400", "slicer-study-list-drops-the-study", "slicer-study-list-repeats")
+    ),
     "CL-SLICER-STUDY-COLUMNS": Expectation(("slicer-study-list-pn-as-string", "slicer-study-list-no-modalities")),
     "CL-SLICER-PAGING": Expectation(("slicer-pages-never-end", "slicer-pages-400")),
     "CL-SLICER-SERIES": Expectation(("slicer-series-without-uid", "slicer-series-without-description")),
@@ -69,3 +71,13 @@ test_every_clients_slicer_requirement_is_covered = CLIENTS_SLICER.coverage_test(
 test_control = CLIENTS_SLICER.control_test()
 test_repaired_deviation_passes = CLIENTS_SLICER.repair_test()
 test_fault_makes_the_checks_fail = CLIENTS_SLICER.fault_test()
+
+
+def test_a_study_list_that_changes_under_every_walk_is_untestable(orthanc_plan: AreaPlan) -> None:
+    """The study list is every study on the server: another client storing while it is paged shifts its pages. The
+    checks judge a walk the next one saw page for page; when every walk differs they cannot tell, and say so."""
+    walked = [node for node in orthanc_plan.control.checks if "test_slicer_study_" in node]
+    assert len(walked) == 2, walked  # the study list and its columns
+    run = orthanc_plan.runner.run((STUDY_LIST_CHANGING,), walked)
+    assert {node: run.checks[node].outcome for node in walked} == dict.fromkeys(walked, "UNTESTABLE"), run.output
+    assert all("the list changed during each of 4 walks" in run.checks[node].message for node in walked)
