@@ -15,6 +15,7 @@ from dicomweb_conformance.plugin.state import RUN_STATE, RunState
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.ledger import LedgerEntry, stale_ledgers
 from dicomweb_conformance.transport.pool import CONNECTIONS_PER_HOST
+from dicomweb_conformance.transport.server_changes import ServerChanges
 
 
 def sweep_and_exit(config: pytest.Config, state: RunState) -> None:
@@ -59,6 +60,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(RUN_STATE, None)
     if state is None:
         return
+    if not is_worker(session.config):
+        ServerChanges(state.ledger.path.parent, state.run_id).remove()  # the xdist workers' locks: all have ended
     entries = state.ledger.entries
     if entries and state.client.health.down and not _answers(state.client):
         sys.stderr.write(
@@ -72,7 +75,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             stays = f"{len(entries)} instance(s) stored by this run stay on {state.target.name}"
             sys.stderr.write(f"\n{stays}: it offers no way to delete.\n")
         return
-    failures: list[tuple[LedgerEntry | None, str]] = [*remove_all(entries, remover, state.concurrency)]
+    with state.client.changes.changing():  # under xdist, not while another worker reads the whole study list
+        failures: list[tuple[LedgerEntry | None, str]] = [*remove_all(entries, remover, state.concurrency)]
     if not is_worker(session.config):  # xdist workers share the run id: only the controller, after all of them
         failures += _remove_run_leftovers(state, state.run_id)
     if failures:

@@ -34,6 +34,7 @@ from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.health import ServerDown
 from dicomweb_conformance.transport.ledger import Ledger
 from dicomweb_conformance.transport.pool import DEFAULT_CONCURRENCY
+from dicomweb_conformance.transport.server_changes import ServerChanges
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -134,11 +135,14 @@ def _build_state(
         auth = build_auth(target.auth)
     except ImportError as error:
         raise pytest.UsageError(f"auth method {target.auth.method} needs a package that is missing: {error}") from None
+    client = DicomwebClient(target, auth)
+    # xdist: the workers share the server (transport/server_changes.py); the controller removes the lock files.
+    client.changes = ServerChanges(ledger_dir if "workerid" in workerinput else None, run_id)
     return RunState(
         target=target,
         concurrency=_concurrency(config),
         run_id=run_id,
-        client=DicomwebClient(target, auth),
+        client=client,
         ledger=Ledger(ledger_dir / f"{run_id}-{worker}.jsonl", run_id=run_id, target_url=target.base_url),
         catalog=catalog,
         keep_tutorial_uids=bool(config.getoption("dicomweb_keep_uids")),

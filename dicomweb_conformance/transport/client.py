@@ -6,7 +6,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from http.client import RemoteDisconnected
 from typing import Any
 
@@ -19,6 +19,7 @@ from dicomweb_conformance.config.target import TargetConfig
 from dicomweb_conformance.transport.exchange import Exchange
 from dicomweb_conformance.transport.health import ServerHealth
 from dicomweb_conformance.transport.pool import CONNECTIONS_PER_HOST
+from dicomweb_conformance.transport.server_changes import CHANGING_METHODS, ServerChanges
 from dicomweb_conformance.transport.timings import Timings
 
 USER_AGENT = "dicomweb-conformance/0.1"
@@ -66,6 +67,7 @@ class DicomwebClient:
         self.health = health or ServerHealth(self.probe)
         self.exchanges: list[Exchange] = []
         self.timings = Timings()
+        self.changes = ServerChanges(None, "")  # under xdist, the run's shared lock (plugin/session.py)
         self._lock = threading.Lock()
         self._last_used = time.monotonic()
 
@@ -124,7 +126,8 @@ class DicomwebClient:
             self.exchanges.append(exchange)
         started = time.monotonic()
         try:
-            response = self._send(prepared, stream=stream, timeout=timeout or self.target.request_timeout)
+            with self.changes.changing() if method.upper() in CHANGING_METHODS else nullcontext():
+                response = self._send(prepared, stream=stream, timeout=timeout or self.target.request_timeout)
         except requests.RequestException as error:
             exchange.error = f"{type(error).__name__}: {error}"
             self.health.no_answer(exchange)

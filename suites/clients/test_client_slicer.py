@@ -32,7 +32,8 @@ STUDY_UID, SERIES_UID, SOP_UID = "0020000D", "0020000E", "00080018"
 
 def _study_list(client: DicomwebClient) -> Pages:
     """connectToServer (540): _get_all_pages(search_for_studies, fields=['StudyDescription'])."""
-    return all_pages_of_a_shared_list(client, "studies", ["StudyDescription"], "the study list")
+    with client.changes.still():  # under xdist, the run's other workers hold their stores and deletes meanwhile
+        return all_pages_of_a_shared_list(client, "studies", ["StudyDescription"], "the study list")
 
 
 def _series_list(client: DicomwebClient, study: SlicerStudy) -> Pages:
