@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from xdist.scheduler import LoadScopeScheduling
+from xdist.scheduler import LoadScopeScheduling  # xdist is one of the package's dependencies
 
 from dicomweb_conformance.fixtures.sample_fixtures import sample_sources
 from dicomweb_conformance.plugin.state import RUN_STATE
