@@ -174,7 +174,9 @@ def main() -> None:
     args = parser.parse_args()
     header = ("target", "rtt ms", "run", "exit", "wall s", "requests", "conns", "checks", "checks/s")
     widths = (7, 6, 3, 4, 7, 8, 5, 6, 8)
-    print(f"pytest extra: {args.extra or '-'}; load average at start: {os.getloadavg()}")
+    # Without bytecode caches every process (each xdist worker) compiles the suite and pytest rewrites plugins again.
+    caches = "not written (PYTHONDONTWRITEBYTECODE)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "written"
+    print(f"pytest extra: {args.extra or '-'}; bytecode caches {caches}; load average at start: {os.getloadavg()}")
     print(" ".join(f"{name:>{width}}" for name, width in zip(header, widths, strict=True)))
     medians = []
     with ExitStack() as stack:
