@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +46,18 @@ UPSTREAM_TIMEOUT = 60.0
 BODILESS_STATUSES = frozenset({HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED})
 
 
+def changed_headers(headers: Mapping[str, str], changes: Mapping[str, str | None]) -> CaseInsensitiveDict[str]:
+    """`headers` with each change: set (a value) or removed (None); underscores in names become hyphens."""
+    changed = CaseInsensitiveDict(headers)
+    for name, value in changes.items():
+        header = name.replace("_", "-")
+        if value is None:
+            changed.pop(header, None)
+        else:
+            changed[header] = value
+    return changed
+
+
 @dataclass(frozen=True)
 class ProxyRequest:
     """A request as the client sent it (or as a rule rewrote it); `path` has no query string."""
@@ -62,14 +74,7 @@ class ProxyRequest:
 
     def with_headers(self, **changes: str | None) -> ProxyRequest:
         """A copy with headers set (a value) or removed (None); underscores in names become hyphens."""
-        headers = CaseInsensitiveDict(self.headers)
-        for name, value in changes.items():
-            header = name.replace("_", "-")
-            if value is None:
-                headers.pop(header, None)
-            else:
-                headers[header] = value
-        return replace(self, headers=headers)
+        return replace(self, headers=changed_headers(self.headers, changes))
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,10 @@ class ProxyResponse:
     @property
     def content_type(self) -> str:
         return self.headers.get("Content-Type", "")
+
+    def with_headers(self, **changes: str | None) -> ProxyResponse:
+        """A copy with headers set (a value) or removed (None); underscores in names become hyphens."""
+        return replace(self, headers=changed_headers(self.headers, changes))
 
     def with_body(self, body: bytes, content_type: str | None = None) -> ProxyResponse:
         headers = CaseInsensitiveDict(self.headers)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from requests.structures import CaseInsensitiveDict
 
@@ -42,17 +42,6 @@ def _is_preflight(request: ProxyRequest) -> bool:
     return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
 
 
-def _with_headers(response: ProxyResponse, **changes: str | None) -> ProxyResponse:
-    headers = CaseInsensitiveDict(response.headers)
-    for name, value in changes.items():
-        header = name.replace("_", "-")
-        if value is None:
-            headers.pop(header, None)
-        else:
-            headers[header] = value
-    return replace(response, headers=headers)
-
-
 def _cors_layer(request: ProxyRequest, forward: Forward) -> ProxyResponse:
     origin = request.headers["Origin"]
     if _is_preflight(request):
@@ -66,7 +55,7 @@ def _cors_layer(request: ProxyRequest, forward: Forward) -> ProxyResponse:
             }
         )
         return ProxyResponse(204, headers)
-    return _with_headers(forward(request), Access_Control_Allow_Origin=origin, Vary="Origin")
+    return forward(request).with_headers(Access_Control_Allow_Origin=origin, Vary="Origin")
 
 
 def _changed(change: Callable[[ProxyResponse], ProxyResponse]) -> Callable[[ProxyRequest, Forward], ProxyResponse]:
@@ -80,11 +69,11 @@ def _rule(
 
 
 def _allow_headers(value: str) -> Callable[[ProxyRequest, Forward], ProxyResponse]:
-    return _changed(lambda response: _with_headers(response, Access_Control_Allow_Headers=value))
+    return _changed(lambda response: response.with_headers(Access_Control_Allow_Headers=value))
 
 
 def _no_origin_on_errors(response: ProxyResponse) -> ProxyResponse:
-    return _with_headers(response, Access_Control_Allow_Origin=None) if response.status >= 400 else response
+    return response.with_headers(Access_Control_Allow_Origin=None) if response.status >= 400 else response
 
 
 CORS_REPAIRS: dict[str, ProxyRule] = {
@@ -106,7 +95,7 @@ CORS_FAULTS: dict[str, ProxyRule] = {
         _rule(
             "cors-wrong-origin",
             "Access-Control-Allow-Origin names another origin",
-            _changed(lambda response: _with_headers(response, Access_Control_Allow_Origin=ELSEWHERE)),
+            _changed(lambda response: response.with_headers(Access_Control_Allow_Origin=ELSEWHERE)),
         ),
         _rule(
             "cors-no-allow-authorization",
