@@ -24,6 +24,7 @@ from dicomweb_conformance.checks.clients_slicer import (
     series_row,
 )
 from dicomweb_conformance.checks.common import fail
+from dicomweb_conformance.dicom.samples import SampleInstance
 from dicomweb_conformance.transport.client import DicomwebClient
 from dicomweb_conformance.transport.store import series_path
 
@@ -133,13 +134,9 @@ def test_slicer_series_list(client: DicomwebClient, slicer_study: SlicerStudy) -
         )
 
 
-@pytest.mark.req("CL-SLICER-DOWNLOAD")
-@pytest.mark.parametrize("name", SLICER_STUDY_FILES)
-def test_slicer_download_series(client: DicomwebClient, slicer_study: SlicerStudy, name: str) -> None:
-    """Downloading a series: the paged instance search, then iter_series (the default Accept, no transfer syntax:
-    Explicit VR Little Endian); every instance comes back and is saved."""
-    instance = slicer_study[name]
-    all_pages(client, series_path(instance) + "/instances", [], f"the instance search of the series of {name}")
+def _iter_series_saves_the_instance(client: DicomwebClient, instance: SampleInstance, name: str) -> None:
+    """iter_series (the default Accept, no transfer syntax: Explicit VR Little Endian): the series' one instance
+    comes back and is saved."""
     response = client.get(series_path(instance), accept=ACCEPT_DICOM_DEFAULT)
     what = f"iter_series of the series of {name} ({ACCEPT_DICOM_DEFAULT})"
     saved = saved_instances(dicom_datasets(response, what), what, response)
@@ -147,6 +144,16 @@ def test_slicer_download_series(client: DicomwebClient, slicer_study: SlicerStud
         raise fail(
             f"{what}: not the series' instances", expected=[instance.sop_instance_uid], actual=saved, response=response
         )
+
+
+@pytest.mark.req("CL-SLICER-DOWNLOAD")
+@pytest.mark.parametrize("name", SLICER_STUDY_FILES)
+def test_slicer_download_series(client: DicomwebClient, slicer_study: SlicerStudy, name: str) -> None:
+    """Downloading a series: the paged instance search, then iter_series (the default Accept, no transfer syntax:
+    Explicit VR Little Endian); every instance comes back and is saved."""
+    instance = slicer_study[name]
+    all_pages(client, series_path(instance) + "/instances", [], f"the instance search of the series of {name}")
+    _iter_series_saves_the_instance(client, instance, name)
 
 
 @pytest.mark.req("CL-SLICER-IMPORT")
@@ -173,10 +180,4 @@ def test_slicer_import_series(client: DicomwebClient, slicer_study: SlicerStudy,
             actual=sop_uids,
             response=response,
         )
-    response = client.get(series_path(instance), accept=ACCEPT_DICOM_DEFAULT)
-    what = f"iter_series of the series of {name} ({ACCEPT_DICOM_DEFAULT})"
-    saved = saved_instances(dicom_datasets(response, what), what, response)
-    if saved != [instance.sop_instance_uid]:
-        raise fail(
-            f"{what}: not the series' instances", expected=[instance.sop_instance_uid], actual=saved, response=response
-        )
+    _iter_series_saves_the_instance(client, instance, name)
