@@ -22,6 +22,7 @@ from tests.faults.rules import (
     SERIES_METADATA,
     SOP_INSTANCE_UID,
     STUDIES,
+    STUDY_INSTANCE_UID,
     STUDY_SERIES,
     Action,
     Json,
@@ -99,8 +100,8 @@ def _repeats_the_first_study(request: ProxyRequest, forward: Forward) -> ProxyRe
 
 
 def _changes_under_each_walk() -> Action:
-    """The first page carries one more (marked) study on every walk: another client storing while the list is
-    paged."""
+    """The first page starts with another study on every walk (a copy of its first with a UID of its own): another
+    client storing while the list is paged."""
     walks = itertools.count(1)
 
     def change(request: ProxyRequest, forward: Forward) -> ProxyResponse:
@@ -108,7 +109,9 @@ def _changes_under_each_walk() -> Action:
         page = json.loads(response.body or b"[]")
         if not request.query.endswith("offset=0") or not page:
             return response
-        return _json_answer([_marked(page[0], f"walk {next(walks)}"), *page])
+        walk = next(walks)
+        stored_elsewhere = {**page[0], STUDY_INSTANCE_UID: {"vr": "UI", "Value": [f"2.25.{walk}"]}}
+        return _json_answer([_marked(stored_elsewhere, f"walk {walk}"), *page])
 
     return change
 
@@ -197,7 +200,7 @@ SLICER_FAULTS: dict[str, ProxyRule] = {
     ]
 }
 
-# Not a fault: the list changing under every walk (another client at work) leaves no walk to judge: UNTESTABLE.
+# Not a fault: the list changing under every walk (another client at work); the checks judge the last walk.
 STUDY_LIST_CHANGING = _rule(
     "slicer-study-list-changes",
     "the study list stays the same while it is paged",
