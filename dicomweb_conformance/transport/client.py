@@ -29,8 +29,11 @@ PROBE_TIMEOUT_S = 5.0
 # drops idle connections (Orthanc 1.10: after 1 s) closes one while the next request is on its way, a window as
 # wide as the one-way latency. Never a POST: a store might have arrived.
 _RETRIED_ON_A_STALE_CONNECTION = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
-# A request that may not be sent twice goes on a fresh connection after the client sat idle this long: kept-alive
-# ones may be closing by now (Orthanc 1.10 closes after 1 s idle; the close reaches us one-way latency later).
+# A request that may not be sent twice goes on a fresh connection when the client sent nothing for this long: kept-
+# alive ones may be closing (Orthanc 1.10 closes after 1 s idle). Counted from the previous request's sending, not
+# its answer's end: the server began that answer after the request arrived, so it has been idle for less than this
+# whatever the latency, and however long a large answer took to reach us (the server's clock starts when its last
+# byte leaves, which can be long before it arrives: a 30 MB retrieve through a loaded link).
 IDLE_BEFORE_A_FRESH_CONNECTION_S = 0.5
 
 # Which exchange each response of a client belongs to: held here, by the client that sent it, never patched onto
@@ -69,7 +72,7 @@ class DicomwebClient:
         self.timings = Timings()
         self.changes = ServerChanges(None, "")  # under xdist, the run's shared lock (plugin/session.py)
         self._lock = threading.Lock()
-        self._last_used = time.monotonic()
+        self._last_sent = time.monotonic()
 
     def probe(self) -> int | None:
         """The status of a one-result study search, or None when the server gives no answer (not recorded)."""
@@ -141,7 +144,6 @@ class DicomwebClient:
                 self.health.no_answer(exchange)
                 raise
             elapsed = time.monotonic() - started
-            self._used()
             exchange.record_response(response.status_code, dict(response.headers), content, elapsed)
             self.timings.record(method, exchange.url, elapsed, _sent_bytes(prepared), len(content or b""))
         else:
@@ -150,8 +152,11 @@ class DicomwebClient:
         return response
 
     def _send(self, prepared: requests.PreparedRequest, *, stream: bool, timeout: float) -> requests.Response:
-        if prepared.method not in _RETRIED_ON_A_STALE_CONNECTION:
-            self._drop_idle_connections_after_a_pause()
+        paused = self._sending()
+        if paused and prepared.method not in _RETRIED_ON_A_STALE_CONNECTION:
+            for adapter in self.session.adapters.values():
+                if isinstance(adapter, HTTPAdapter):
+                    adapter.poolmanager.clear()
         try:
             response = self.session.send(prepared, stream=stream, timeout=timeout)
         except requests.ConnectionError as error:
@@ -161,20 +166,15 @@ class DicomwebClient:
             if not _closed_before_any_answer(error):
                 raise
             response = self.session.send(prepared, stream=stream, timeout=timeout)
-        self._used()
         return response
 
-    def _used(self) -> None:
+    def _sending(self) -> bool:
+        """Notes a request going out; whether the client had sent nothing for IDLE_BEFORE_A_FRESH_CONNECTION_S."""
         with self._lock:
-            self._last_used = time.monotonic()
-
-    def _drop_idle_connections_after_a_pause(self) -> None:
-        with self._lock:
-            paused = time.monotonic() - self._last_used > IDLE_BEFORE_A_FRESH_CONNECTION_S
-        if paused:
-            for adapter in self.session.adapters.values():
-                if isinstance(adapter, HTTPAdapter):
-                    adapter.poolmanager.clear()
+            now = time.monotonic()
+            paused = now - self._last_sent > IDLE_BEFORE_A_FRESH_CONNECTION_S
+            self._last_sent = now
+        return paused
 
     def get(self, path: str, *, accept: str | None = None, **kwargs: Any) -> requests.Response:
         headers = dict(kwargs.pop("headers", None) or {})
@@ -211,7 +211,6 @@ class DicomwebClient:
             exchange = _EXCHANGES[response]
             exchange.response_body = f"({counted.bytes_read} bytes, streamed)"
             response.close()
-            self._used()
             self.timings.record("GET", exchange.url, time.monotonic() - started, 0, counted.bytes_read)
 
     def take_exchanges(self) -> list[Exchange]:

@@ -124,7 +124,7 @@ def test_a_store_after_a_pause_goes_on_a_fresh_connection_and_one_without_reuses
         client.post("studies", b"one", content_type="application/dicom")
         client.post("studies", b"two", content_type="application/dicom")
         assert len(_CountingHandler.connections) == 1, "kept alive"
-        client._last_used -= IDLE_BEFORE_A_FRESH_CONNECTION_S + 1  # as if the client had sat idle
+        client._last_sent -= IDLE_BEFORE_A_FRESH_CONNECTION_S + 1  # as if the client had sent nothing since
         client.post("studies", b"three", content_type="application/dicom")
         assert len(_CountingHandler.connections) == 2
     finally:
