@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from http.client import RemoteDisconnected
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+from requests.utils import resolve_proxies
 from urllib3.exceptions import ProtocolError
 
 from dicomweb_conformance.config.target import TargetConfig
@@ -73,6 +75,7 @@ class DicomwebClient:
         self.changes = ServerChanges(None, "")  # under xdist, the run's shared lock (plugin/session.py)
         self._lock = threading.Lock()
         self._last_sent = time.monotonic()
+        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
 
     def probe(self) -> int | None:
         """The status of a one-result study search, or None when the server gives no answer (not recorded)."""
@@ -157,16 +160,30 @@ class DicomwebClient:
             for adapter in self.session.adapters.values():
                 if isinstance(adapter, HTTPAdapter):
                     adapter.poolmanager.clear()
+        proxies = self._proxies_for(prepared)
         try:
-            response = self.session.send(prepared, stream=stream, timeout=timeout)
+            response = self.session.send(prepared, stream=stream, timeout=timeout, proxies=proxies)
         except requests.ConnectionError as error:
             replayable = prepared.body is None or isinstance(prepared.body, bytes | str)
             if prepared.method not in _RETRIED_ON_A_STALE_CONNECTION or not replayable:
                 raise
             if not _closed_before_any_answer(error):
                 raise
-            response = self.session.send(prepared, stream=stream, timeout=timeout)
+            response = self.session.send(prepared, stream=stream, timeout=timeout, proxies=proxies)
         return response
+
+    def _proxies_for(self, prepared: requests.PreparedRequest) -> dict[str, str]:
+        """What requests' send would work out from the environment (*_proxy, no_proxy) for every request anew,
+        worked out once per scheme and host: it reads the whole environment each time (0.15 ms a request)."""
+        split = urlsplit(prepared.url or "")
+        key = (split.scheme, split.netloc)
+        with self._lock:
+            proxies = self._proxies.get(key)
+        if proxies is None:
+            proxies = resolve_proxies(prepared, dict(self.session.proxies), self.session.trust_env)
+            with self._lock:
+                self._proxies[key] = proxies
+        return proxies
 
     def _sending(self) -> bool:
         """Notes a request going out; whether the client had sent nothing for IDLE_BEFORE_A_FRESH_CONNECTION_S."""
