@@ -7,7 +7,7 @@ from typing import ClassVar, cast
 
 import pytest
 
-from dicomweb_conformance.plugin.distribution import SuiteScheduling, unit_weight, work_unit
+from dicomweb_conformance.plugin.scheduling import SuiteScheduling, unit_weight, work_unit
 
 SAMPLES = "suites/samples/test_sample_files.py"
 CASES = ["ct16s_explicit.dcm", "ct16s_explicit.dcm-copy", "mr/b.dcm"]
