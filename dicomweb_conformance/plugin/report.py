@@ -45,10 +45,12 @@ def reports_dir(config: pytest.Config) -> Path:
 
 
 class ConformanceReport:
-    """Collects each check's outcome (on the xdist controller too) and writes the summary and JSON."""
+    """Collects each check's outcome and writes the summary and JSON; under xdist the controller alone does, from
+    the reports the workers forward (a worker only hands over what it measured)."""
 
-    def __init__(self, state: RunState):
+    def __init__(self, state: RunState, *, on_worker: bool = False):
         self.state = state
+        self.on_worker = on_worker
         self.outcomes: dict[str, dict[str, Any]] = {}
         # Set-up steps the server broke: each FAILs its own requirement and blocks the checks that needed it.
         self.setup_failures: dict[str, dict[str, Any]] = {}
@@ -60,6 +62,8 @@ class ConformanceReport:
         self.clock = time.monotonic()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.on_worker:
+            return
         self.durations[report.nodeid] += report.duration
         properties = _properties(report)
         if "conformance_outcome" not in properties:

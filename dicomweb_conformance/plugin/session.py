@@ -65,7 +65,8 @@ def pytest_configure(config: pytest.Config) -> None:
             state.server = server_info
         state.started_server = server
         config.stash[RUN_STATE] = state
-        config.pluginmanager.register(ConformanceReport(state), "dicomweb-conformance-report")
+        report = ConformanceReport(state, on_worker=is_worker(config))
+        config.pluginmanager.register(report, "dicomweb-conformance-report")
         if not is_worker(config):
             if config.getoption("dicomweb_sweep"):
                 sweep_and_exit(config, state)
