@@ -121,5 +121,6 @@ def test_a_worker_done_collecting_after_the_last_unit_went_out_is_shut_down() ->
     assert second.shutting_down
 
 
-def test_unit_weight_counts_each_example_of_a_property_check() -> None:
+def test_unit_weight_counts_each_example_of_a_property_check_and_a_large_body_check_as_several() -> None:
     assert unit_weight(COLLECTION, 10) == 14
+    assert unit_weight(["suites/stow/test_stow_large.py::test_a_chunked_body_is_stored"], 10) == 10
