@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar, cast
 
 import pytest
 
-from dicomweb_conformance.plugin.scheduling import SuiteScheduling, unit_weight, work_unit
+from dicomweb_conformance.plugin.scheduling import (
+    CHECK_WEIGHTS,
+    PROPERTY_FOLDER,
+    SAMPLE_MODULE,
+    SuiteScheduling,
+    unit_weight,
+    work_unit,
+)
 
 SAMPLES = "suites/samples/test_sample_files.py"
 CASES = ["ct16s_explicit.dcm", "ct16s_explicit.dcm-copy", "mr/b.dcm"]
@@ -124,3 +132,10 @@ def test_a_worker_done_collecting_after_the_last_unit_went_out_is_shut_down() ->
 def test_unit_weight_counts_each_example_of_a_property_check_and_a_large_body_check_as_several() -> None:
     assert unit_weight(COLLECTION, 10) == 14
     assert unit_weight(["suites/stow/test_stow_large.py::test_a_chunked_body_is_stored"], 10) == 10
+
+
+def test_the_paths_the_scheduler_names_exist() -> None:
+    """A module renamed under the scheduler would silently lose its weight or its per-file units."""
+    root = Path(__file__).resolve().parents[2]
+    for path in [*CHECK_WEIGHTS, PROPERTY_FOLDER, f"suites/{SAMPLE_MODULE}"]:
+        assert (root / path).exists(), path
