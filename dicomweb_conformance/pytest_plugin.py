@@ -26,4 +26,5 @@ pytest_plugins = [
     "dicomweb_conformance.fixtures.client_slicer_fixtures",
     "dicomweb_conformance.fixtures.client_cors_fixtures",
     "dicomweb_conformance.plugin.distribution",  # after the fixtures: it imports sample_fixtures
+    "dicomweb_conformance.plugin.arguments",  # last: its tryfirst pytest_configure runs before any other
 ]
