@@ -5,6 +5,7 @@ the suites (dicomweb_conformance/plugin/options.py, is_conformance_run).
 """
 
 pytest_plugins = [
+    "dicomweb_conformance.plugin.forked_workers",  # first: it starts the xdist workers' zygote early
     "dicomweb_conformance.plugin.gate",  # first: plugin.report imports it
     "dicomweb_conformance.plugin.options",
     "dicomweb_conformance.plugin.finish",
