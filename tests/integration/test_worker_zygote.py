@@ -96,4 +96,3 @@ def is_running(pid: int) -> bool:
     # A killed child stays a zombie until the zygote reaps it: gone for our purpose.
     status = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] if Path(f"/proc/{pid}").exists() else "Z"
     return status != "Z"
-
