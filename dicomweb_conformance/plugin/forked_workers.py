@@ -58,18 +58,25 @@ class Zygote:
     def __init__(self) -> None:
         self._folder = tempfile.mkdtemp(prefix="dicomweb-workers-")
         self.socket_path = os.path.join(self._folder, "zygote")
+        try:
+            self._process = self._start()
+        except OSError:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            raise
+        atexit.register(self.stop)
+
+    def _start(self) -> subprocess.Popen[bytes] | None:
         # Listening before the zygote runs: a worker that comes while it imports waits in the backlog.
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
             listener.bind(self.socket_path)
             listener.listen(64)
             # stdin: a pipe whose end (ours, at exit or crash) tells the zygote to go.
-            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, str(LAUNCHERS / "worker_zygote.py"), str(listener.fileno())],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 pass_fds=(listener.fileno(),),
             )
-        atexit.register(self.stop)
 
     def worker_python(self) -> str:
         """An execnet `python=` value: the client, which execnet runs with `-u -c CODE` appended."""
@@ -90,12 +97,18 @@ class Zygote:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
+def _start_zygote() -> Zygote | None:
+    worker = "PYTEST_XDIST_WORKER" in os.environ
+    if worker or not can_fork(os.environ) or not asks_for_workers(sys.argv[1:], os.environ):
+        return None
+    try:
+        return Zygote()
+    except OSError:  # e.g. a TMPDIR too long for a unix socket's path: xdist's own start, slower but the same
+        return None
+
+
 # Started on import, not in a hook: the zygote's imports must overlap the controller's loading of its plugins.
-ZYGOTE = (
-    Zygote()
-    if "PYTEST_XDIST_WORKER" not in os.environ and can_fork(os.environ) and asks_for_workers(sys.argv[1:], os.environ)
-    else None
-)
+ZYGOTE = _start_zygote()
 
 
 @pytest.hookimpl(trylast=True)  # after xdist's own pytest_configure has registered its controller ("dsession")

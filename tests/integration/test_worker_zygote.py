@@ -9,6 +9,7 @@ import os
 import shlex
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,3 +97,12 @@ def is_running(pid: int) -> bool:
     # A killed child stays a zombie until the zygote reaps it: gone for our purpose.
     status = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] if Path(f"/proc/{pid}").exists() else "Z"
     return status != "Z"
+
+
+def test_a_socket_path_too_long_fails_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deep = tmp_path / ("d" * 120)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    with pytest.raises(OSError, match="too long"):
+        Zygote()
+    assert list(deep.iterdir()) == []  # its folder removed; the plugin then keeps xdist's own start
