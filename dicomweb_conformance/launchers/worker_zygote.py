@@ -100,7 +100,7 @@ def serve(listener: socket.socket) -> None:
             wakeup_read.recv(512)
         _report_ended(clients)
         for pid, client in list(clients.items()):
-            if client in readable and not client.recv(1):
+            if client in readable and _gone(client):
                 _kill(pid)  # the client is gone (killed by execnet): so goes its worker
         if listener in readable:
             connection, _ = listener.accept()
@@ -122,6 +122,13 @@ def _report_ended(clients: dict[int, socket.socket]) -> None:
             with contextlib.suppress(OSError):
                 client.sendall(STATUS.pack(os.waitstatus_to_exitcode(status)))
             client.close()
+
+
+def _gone(client: socket.socket) -> bool:
+    try:
+        return not client.recv(1)
+    except OSError:
+        return True
 
 
 def _kill(pid: int) -> None:
@@ -147,7 +154,8 @@ def _fork_child(connection: socket.socket, inherited: tuple[socket.socket, ...])
         os._exit(_run_child(fds, header))
     for fd in fds:
         os.close(fd)
-    connection.sendall(STATUS.pack(pid))
+    with contextlib.suppress(OSError):  # a client already gone: the next select sees it and kills the child
+        connection.sendall(STATUS.pack(pid))
     return pid
 
 
@@ -175,13 +183,15 @@ def _run_child(fds: list[int], header: dict[str, object]) -> int:
     assert isinstance(environment, dict)
     os.environ.clear()
     os.environ.update({str(key): str(value) for key, value in environment.items()})
+    # execnet's command line: interpreter flags, then -c CODE, then the script's own arguments.
     argv = [str(arg) for arg in header["argv"]] if isinstance(header["argv"], list) else []
-    code = argv[argv.index("-c") + 1] if "-c" in argv else ""
-    sys.dont_write_bytecode = "-B" in argv[: argv.index("-c")] if "-c" in argv else False
+    dash_c = argv.index("-c") if "-c" in argv else len(argv)
+    flags, code, arguments = argv[:dash_c], "".join(argv[dash_c + 1 : dash_c + 2]), argv[dash_c + 2 :]
+    sys.dont_write_bytecode = "-B" in flags
     sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True, errors="backslashreplace")
-    sys.argv = ["-c", *argv[argv.index("-c") + 2 :]] if "-c" in argv else ["-c"]
+    sys.argv = ["-c", *arguments]
     sys.path.insert(0, "")  # what `python -c` puts first
     main = types.ModuleType("__main__")
     sys.modules["__main__"] = main
