@@ -111,8 +111,12 @@ def _start_zygote() -> Zygote | None:
 ZYGOTE = _start_zygote()
 
 
-@pytest.hookimpl(trylast=True)  # after xdist's own pytest_configure has registered its controller ("dsession")
-def pytest_configure(config: pytest.Config) -> None:
+# Before xdist's controller starts its workers (its trylast pytest_sessionstart), not in pytest_configure: xdist
+# registers that controller ("dsession") in a trylast pytest_configure, and among trylast implementations the order
+# follows plugin registration, which follows the order in which the environment happens to list its entry points.
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
     if ZYGOTE is None:
         return
     # Here, not at the top: imported before pytest imports it as a plugin, its asserts would not be rewritten.

@@ -1,7 +1,7 @@
 """The xdist workers' zygote (launchers/worker_zygote.py) and its client, as real processes: what a child gets
 (stdio, directory, environment, arguments, preloaded modules), the exit status it hands back, and what happens
-when a side goes away. The suite run under -n that uses it: test_suite_on_orthanc.py and
-test_concurrency_keeps_verdicts.py (verdicts identical to a serial run)."""
+when a side goes away; and that a suite run under -n really starts its workers through it (verdicts identical to a
+serial run under -n: test_suite_on_orthanc.py and test_concurrency_keeps_verdicts.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from dicomweb_conformance.plugin.forked_workers import Zygote
+from dicomweb_conformance.launchers.orthanc_server import OrthancServer
+from dicomweb_conformance.plugin.forked_workers import WORKER_START_ENV, Zygote
+from tests.integration.suite_runner import ROOT, run_suite
 
 PRINT_WHERE_AND_EXIT_3 = (
     "import os, sys; print(os.getcwd(), os.environ['ZYGOTE_CHECK'], sys.argv, 'numpy' in sys.modules, flush=True);"
@@ -105,3 +107,22 @@ def test_a_socket_path_too_long_fails_cleanly(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(OSError, match="too long"):
         Zygote()
     assert list(deep.iterdir()) == []  # its folder removed; the plugin then keeps xdist's own start
+
+
+@pytest.mark.parametrize(("start", "forked"), [("fork", True), ("spawn", False)])
+def test_a_suite_run_under_n_starts_its_workers_from_the_zygote(
+    orthanc: OrthancServer, tmp_path: Path, start: str, forked: bool
+) -> None:
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    run = run_suite(
+        tmp_path / "reports",
+        *("--dicomweb-url", orthanc.dicomweb_url, "--dicomweb-target", str(ROOT / "targets" / "orthanc.toml")),
+        *("-n", "2", "-p", "tests.integration.worker_start_probe", "-k", "test_changefeed_errors"),
+        env={"WORKER_START_PROBE": str(probe), WORKER_START_ENV: start},
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    command_lines = {path.name: path.read_bytes().split(b"\0") for path in probe.iterdir()}
+    assert sorted(command_lines) == ["gw0", "gw1"]
+    for command_line in command_lines.values():
+        assert any(arg.endswith(b"worker_zygote.py") for arg in command_line) == forked, command_line
