@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
 import requests
@@ -18,6 +20,13 @@ PATIENT_ID_PREFIX = "DWCS-"  # dicomweb_conformance.dicom.samples stamps every P
 
 # None when the entry is gone, else why it is not.
 Remover = Callable[[LedgerEntry], str | None]
+# Removes many entries; returns those it could not remove, and why, in the ledger's order.
+Removal = Callable[[Sequence[LedgerEntry]], list[tuple[LedgerEntry, str]]]
+
+# One element of a UID list match (PS3.4 C.2.2.2.2), sent as Orthanc's /tools/find list: digits and dots only, so
+# no value can carry the backslash that separates them. Anything else is looked up on its own.
+_LISTABLE_UID = re.compile(r"[0-9.]{1,64}")
+UIDS_PER_FIND = 100
 
 
 def dicomweb_remover(session: requests.Session, target: TargetConfig) -> Remover:
@@ -82,11 +91,62 @@ def remove_run_leftovers(
     return len(orthanc_ids), [i for i, status in zip(orthanc_ids, statuses, strict=True) if status not in (200, 404)]
 
 
-def remover_for(session: requests.Session, target: TargetConfig) -> Remover | None:
+def orthanc_bulk_removal(session: requests.Session, target: TargetConfig, concurrency: int = 1) -> Removal:
+    """Orthanc REST, in a few requests whatever the count: the ledger's instances found by a UID list match,
+    deleted by one /tools/bulk-delete (Orthanc 1.9.4 and later; else one DELETE each), then searched again to
+    verify they are gone. Entries the list did not find (never stored, already deleted, a UID Orthanc would not
+    list) are looked up one by one, as orthanc_remover does."""
+    rest = (target.cleanup_rest_url or derive_rest_root(target.base_url)).rstrip("/")
+    timeout = target.request_timeout
+    one_by_one = orthanc_remover(session, target)
+
+    def held(sops: Sequence[str]) -> dict[str, list[str]]:
+        found: defaultdict[str, list[str]] = defaultdict(list)
+        for start in range(0, len(sops), UIDS_PER_FIND):
+            listed = "\\".join(sops[start : start + UIDS_PER_FIND])
+            query = {"Level": "Instance", "Query": {"SOPInstanceUID": listed}, "Expand": True}
+            answer = session.post(f"{rest}/tools/find", json=query, timeout=timeout)
+            answer.raise_for_status()
+            for instance in answer.json():
+                found[str(instance["MainDicomTags"]["SOPInstanceUID"])].append(str(instance["ID"]))
+        return found
+
+    def delete(orthanc_ids: list[str]) -> None:
+        bulk = session.post(f"{rest}/tools/bulk-delete", json={"Resources": orthanc_ids}, timeout=timeout)
+        if bulk.status_code == 200:
+            return
+
+        def one(orthanc_id: str) -> None:
+            session.delete(f"{rest}/instances/{orthanc_id}", timeout=timeout)
+
+        run_all([partial(one, orthanc_id) for orthanc_id in orthanc_ids], concurrency)
+
+    def remove(entries: Sequence[LedgerEntry]) -> list[tuple[LedgerEntry, str]]:
+        listable = sorted({entry.sop for entry in entries if _LISTABLE_UID.fullmatch(entry.sop)})
+        try:
+            found = held(listable)
+            if found:
+                delete([orthanc_id for ids in found.values() for orthanc_id in ids])
+            kept = held(sorted(found))
+        except (requests.RequestException, ValueError, KeyError):
+            return remove_all(entries, one_by_one, concurrency)  # each entry's own error, if any, in its own words
+        unfound = [entry for entry in entries if entry.sop not in found]
+        failed = {id(entry): why for entry, why in remove_all(unfound, one_by_one, concurrency)}
+        failures = []
+        for entry in entries:
+            why = "Orthanc still holds it after /tools/bulk-delete" if entry.sop in kept else failed.get(id(entry))
+            if why is not None:
+                failures.append((entry, why))
+        return failures
+
+    return remove
+
+
+def removal_for(session: requests.Session, target: TargetConfig, concurrency: int = 1) -> Removal | None:
     if target.cleanup_method == "dicomweb-delete" or (target.cleanup_method == "none" and target.has("delete")):
-        return dicomweb_remover(session, target)
+        return partial(remove_all, remove=dicomweb_remover(session, target), concurrency=concurrency)
     if target.cleanup_method == "orthanc-rest":
-        return orthanc_remover(session, target)
+        return orthanc_bulk_removal(session, target, concurrency)
     return None
 
 

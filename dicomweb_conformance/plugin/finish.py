@@ -9,7 +9,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from dicomweb_conformance.plugin.cleanup import remove_all, remove_run_leftovers, remover_for
+from dicomweb_conformance.plugin.cleanup import removal_for, remove_run_leftovers
 from dicomweb_conformance.plugin.options import is_worker
 from dicomweb_conformance.plugin.state import RUN_STATE, RunState
 from dicomweb_conformance.transport.client import DicomwebClient
@@ -19,20 +19,20 @@ from dicomweb_conformance.transport.server_changes import ServerChanges
 
 
 def sweep_and_exit(config: pytest.Config, state: RunState) -> None:
-    remover = remover_for(_cleanup_session(state), state.target)
+    removal = removal_for(_cleanup_session(state), state.target, state.concurrency)
     ledgers = [
         ledger
         for ledger in stale_ledgers(state.ledger.path.parent, state.target.base_url)
         if ledger.run_id != state.run_id
     ]
-    if remover is None:
+    if removal is None:
         raise pytest.UsageError(
             f"{state.target.name} offers no way to delete (no DICOMweb DELETE, no [cleanup] method)"
         )
     removed = left = 0
     for ledger in ledgers:
         failures = [
-            *remove_all(ledger.entries, remover, state.concurrency),
+            *removal(ledger.entries),
             *_remove_run_leftovers(state, ledger.run_id),
         ]
         removed += len(ledger.entries) - len(failures)
@@ -48,7 +48,7 @@ def sweep_and_exit(config: pytest.Config, state: RunState) -> None:
 
 def _cleanup_session(state: RunState) -> requests.Session:
     session = requests.Session()
-    adapter = HTTPAdapter(pool_maxsize=CONNECTIONS_PER_HOST)  # remove_all sends up to that many at once
+    adapter = HTTPAdapter(pool_maxsize=CONNECTIONS_PER_HOST)  # a removal sends up to that many at once
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.auth = state.client.auth
@@ -69,14 +69,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             f"Ledger kept at {state.ledger.path}: run again with --dicomweb-sweep once the server is back.\n"
         )
         return
-    remover = remover_for(_cleanup_session(state), state.target)
-    if remover is None:
+    removal = removal_for(_cleanup_session(state), state.target, state.concurrency)
+    if removal is None:
         if entries:
             stays = f"{len(entries)} instance(s) stored by this run stay on {state.target.name}"
             sys.stderr.write(f"\n{stays}: it offers no way to delete.\n")
         return
     with state.client.changes.changing():  # under xdist, not while another worker reads the whole study list
-        failures: list[tuple[LedgerEntry | None, str]] = [*remove_all(entries, remover, state.concurrency)]
+        failures: list[tuple[LedgerEntry | None, str]] = [*removal(entries)]
     if not is_worker(session.config):  # xdist workers share the run id: only the controller, after all of them
         failures += _remove_run_leftovers(state, state.run_id)
     if failures:
