@@ -165,6 +165,25 @@ def targets(names: list[str], stack: ExitStack) -> list[Target]:
     return chosen
 
 
+def machine_pace() -> str:
+    """CPU seconds of a fixed pure-Python loop, alone and with a second copy on another core at once: the same
+    machine kind runs it at different speeds from hour to hour, and two busy cores slow each other."""
+
+    def spin() -> float:
+        started = time.process_time()
+        total = 0
+        for number in range(10_000_000):
+            total += number
+        return time.process_time() - started
+
+    alone = min(spin() for _ in range(3))
+    rival = subprocess.Popen([sys.executable, "-c", "for number in range(60_000_000): pass"])
+    together = min(spin() for _ in range(3))
+    rival.kill()
+    rival.wait()
+    return f"pace: a fixed loop takes {alone:.2f} s of CPU alone, {together:.2f} s beside a busy core (best of 3)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rtt-ms", type=float, nargs="+", default=[0.0, 20.0, 40.0])
@@ -177,6 +196,7 @@ def main() -> None:
     # Without bytecode caches every process (each xdist worker) compiles the suite and pytest rewrites plugins again.
     caches = "not written (PYTHONDONTWRITEBYTECODE)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "written"
     print(f"pytest extra: {args.extra or '-'}; bytecode caches {caches}; load average at start: {os.getloadavg()}")
+    print(machine_pace(), flush=True)
     print(" ".join(f"{name:>{width}}" for name, width in zip(header, widths, strict=True)))
     medians = []
     with ExitStack() as stack:
