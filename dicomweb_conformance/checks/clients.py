@@ -82,7 +82,7 @@ def build_client_study(run_id: str, names: Sequence[str] = CLIENT_STUDY_FILES) -
         ds.PatientName = CLIENT_PATIENT
         stamp_run(ds, run_id)
         key = name if name not in instances else f"{name}#{number}"
-        instances[key] = instance_from_dataset(key, ds)
+        instances[key] = instance_from_dataset(key, ds, reuse=True)
     return ClientStudy(study_uid, instances)
 
 

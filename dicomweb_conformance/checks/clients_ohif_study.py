@@ -52,7 +52,7 @@ def build_ohif_study(run_id: str) -> OhifStudy:
         ds.StudyDescription = OHIF_DESCRIPTION
         ds.StudyDate = OHIF_STUDY_DATE
         stamp_run(ds, run_id)
-        instances[key] = instance_from_dataset(key, ds)
+        instances[key] = instance_from_dataset(key, ds, reuse=True)
     patient_id = str(next(iter(instances.values())).dataset.PatientID)
     return OhifStudy(ClientStudy(built.study_uid, instances), name, token, patient_id)
 
@@ -90,7 +90,7 @@ def measurement_sr(run_id: str) -> SampleInstance:
     stamp_run(ds, run_id)
     ds.file_meta = Dataset()  # type: ignore[assignment]
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    return instance_from_dataset("ohif-sr", ds)
+    return instance_from_dataset("ohif-sr", ds, reuse=True)
 
 
 def _code(value: str, scheme: str, meaning: str) -> Dataset:

@@ -103,7 +103,7 @@ def build_slicer_study(run_id: str) -> SlicerStudy:
         ds.StudyDescription = SLICER_STUDY_DESCRIPTION
         stamp_run(ds, run_id)
         patient_id = str(ds.PatientID)
-        instances[name] = instance_from_dataset(name, ds)
+        instances[name] = instance_from_dataset(name, ds, reuse=True)
     return SlicerStudy(study_uid, patient_id, instances)
 
 

@@ -140,4 +140,4 @@ def _image_file(case: _Case, series_number: int) -> BuiltInFile:
 def _part10(ds: Dataset, syntax: str) -> bytes:
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = UID(syntax)
-    return instance_from_dataset(str(ds.SeriesDescription), ds).data
+    return instance_from_dataset(str(ds.SeriesDescription), ds, reuse=True).data

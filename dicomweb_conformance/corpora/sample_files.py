@@ -109,7 +109,7 @@ def prepare(
     if not keep_uids:
         remap_uids(ds, remapper or UidRemapper())
     stamp_run(ds, run_id)
-    return instance_from_dataset(source.case_id, ds)
+    return instance_from_dataset(source.case_id, ds, reuse=True)
 
 
 class SampleFileError(ValueError):

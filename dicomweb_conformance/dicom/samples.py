@@ -118,9 +118,13 @@ def _to_little_endian(raw: bytes, bits_allocated: int, little_endian: bool) -> b
 # --- encoding -----------------------------------------------------------------------------------------------------
 
 
-def instance_from_dataset(name: str, ds: Dataset) -> SampleInstance:
-    """Encode `ds` as a Part 10 file (explicit VR little endian unless ds.file_meta names another syntax)."""
-    encoded = copy.deepcopy(ds)
+def instance_from_dataset(name: str, ds: Dataset, *, reuse: bool = False) -> SampleInstance:
+    """Encode `ds` as a Part 10 file (explicit VR little endian unless ds.file_meta names another syntax).
+
+    `ds` is left alone unless `reuse`: a caller that discards `ds` afterwards lets it be encoded as it is (its
+    file_meta and preamble set, elements whose VR depends on others corrected), without a deep copy first (the
+    largest corpus file holds thousands of elements)."""
+    encoded = ds if reuse else copy.deepcopy(ds)
     encoded.file_meta = _file_meta_for(ds)
     encoded.preamble = b"\x00" * 128
     buffer = io.BytesIO()
@@ -279,7 +283,7 @@ def tutorial_instances(
         if not keep_uids:
             remap_uids(ds, remap)
         stamp_run(ds, run_id)
-        instances[name] = instance_from_dataset(name, ds)
+        instances[name] = instance_from_dataset(name, ds, reuse=True)
     return instances
 
 
@@ -289,7 +293,7 @@ def write_tutorial_samples(directory: Path) -> list[Path]:
     paths: list[Path] = []
     rows: list[Sequence[str]] = [TUTORIAL_CSV_HEADER]
     for name, ds in tutorial_datasets().items():
-        instance = instance_from_dataset(name, ds)
+        instance = instance_from_dataset(name, ds, reuse=True)
         path = directory / f"{name}.dcm"
         path.write_bytes(instance.data)
         paths.append(path)
@@ -359,7 +363,7 @@ def synthetic_instance(
         extra(ds)
         if ds.PatientID == stamped:  # extra left PatientID alone: keep one PatientName per PatientID
             ds.PatientID = run_patient_id(run_id, str(ds.get("PatientName", "")))
-    return instance_from_dataset(name, ds)
+    return instance_from_dataset(name, ds, reuse=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

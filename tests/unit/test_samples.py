@@ -275,3 +275,9 @@ def test_the_summary_names_the_sample_files_the_server_declined() -> None:
     del checks[f"{stored}[a.dcm]"]
     assert declined_lines(checks)[0] == "SAMPLE FILES: the server declined all 1; their per-file checks judged nothing"
     assert declined_lines({f"{stored}[a.dcm]": {"outcome": "PASS", "message": None}}) == []
+
+
+def test_a_dataset_given_away_encodes_to_the_same_bytes() -> None:
+    kept, given = tutorial_datasets(), tutorial_datasets()
+    for name in kept:
+        assert instance_from_dataset(name, given[name], reuse=True).data == instance_from_dataset(name, kept[name]).data
