@@ -79,7 +79,7 @@ def _get_json(session: requests.Session, url: str, auth: AuthBase | None) -> Any
 
 
 def _orthanc(ask: _Asker, target: TargetConfig) -> ServerInfo | None:
-    root = target.cleanup_rest_url or derive_rest_root(target.base_url)
+    root = target.orthanc_rest_root
     system = ask(f"{root}/system")
     # Orthanc's /system names its API and database versions; the "Name" key is the configured instance name.
     if not isinstance(system, dict) or not {"Version", "ApiVersion", "DatabaseVersion"} <= system.keys():

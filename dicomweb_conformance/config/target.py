@@ -86,6 +86,11 @@ class TargetConfig:
         match = _VERSION_SEGMENT.search(self.base_url)
         return match.group(1) if match else None
 
+    @property
+    def orthanc_rest_root(self) -> str:
+        """Orthanc's REST API: [cleanup] rest_url, else beside the DICOMweb root (no trailing slash)."""
+        return (self.cleanup_rest_url or derive_rest_root(self.base_url)).rstrip("/")
+
     def has(self, capability: str) -> bool:
         return bool(self.capabilities.get(check_known(capability), False))
 

@@ -11,7 +11,7 @@ from functools import partial
 
 import requests
 
-from dicomweb_conformance.config.target import TargetConfig, derive_rest_root
+from dicomweb_conformance.config.target import TargetConfig
 from dicomweb_conformance.transport.ledger import LedgerEntry
 from dicomweb_conformance.transport.pool import run_all
 
@@ -51,7 +51,7 @@ def dicomweb_remover(session: requests.Session, target: TargetConfig) -> Remover
 
 
 def orthanc_remover(session: requests.Session, target: TargetConfig) -> Remover:
-    rest = (target.cleanup_rest_url or derive_rest_root(target.base_url)).rstrip("/")
+    rest = target.orthanc_rest_root
 
     def remove(entry: LedgerEntry) -> str | None:
         found = session.post(f"{rest}/tools/lookup", data=entry.sop, timeout=target.request_timeout)
@@ -78,7 +78,7 @@ def remove_run_leftovers(
     exactly this run's instances and nothing else. Returns how many were found and the Orthanc ids left."""
     if target.cleanup_method != "orthanc-rest":
         return 0, []
-    rest = (target.cleanup_rest_url or derive_rest_root(target.base_url)).rstrip("/")
+    rest = target.orthanc_rest_root
     query = {"Level": "Instance", "Query": {"PatientID": f"{PATIENT_ID_PREFIX}{run_id}-*"}}
     found = session.post(f"{rest}/tools/find", json=query, timeout=target.request_timeout)
     found.raise_for_status()
@@ -96,7 +96,7 @@ def orthanc_bulk_removal(session: requests.Session, target: TargetConfig, concur
     deleted by one /tools/bulk-delete (Orthanc 1.9.4 and later; else one DELETE each), then searched again to
     verify they are gone. Entries the list did not find (never stored, already deleted, a UID Orthanc would not
     list) are looked up one by one, as orthanc_remover does."""
-    rest = (target.cleanup_rest_url or derive_rest_root(target.base_url)).rstrip("/")
+    rest = target.orthanc_rest_root
     timeout = target.request_timeout
     one_by_one = orthanc_remover(session, target)
 

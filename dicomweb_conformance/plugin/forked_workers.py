@@ -59,13 +59,13 @@ class Zygote:
         self._folder = tempfile.mkdtemp(prefix="dicomweb-workers-")
         self.socket_path = os.path.join(self._folder, "zygote")
         try:
-            self._process = self._start()
+            self._process: subprocess.Popen[bytes] | None = self._start()
         except OSError:
             shutil.rmtree(self._folder, ignore_errors=True)
             raise
         atexit.register(self.stop)
 
-    def _start(self) -> subprocess.Popen[bytes] | None:
+    def _start(self) -> subprocess.Popen[bytes]:
         # Listening before the zygote runs: a worker that comes while it imports waits in the backlog.
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
             listener.bind(self.socket_path)
