@@ -7,11 +7,10 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
-import requests
-
 from tests.doubles.facade.app import SUPPORTED_VERSIONS, VERSIONS, route
 from tests.doubles.facade.auth import check_bearer
 from tests.doubles.facade.messages import Request, RequestBody, Response, text
+from tests.doubles.facade.orthanc_api import OrthancUnavailable
 from tests.doubles.facade.state import FacadeState
 
 log = logging.getLogger("tests.doubles.facade")
@@ -67,7 +66,7 @@ class FacadeRequestHandler(BaseHTTPRequestHandler):
             return
         try:
             response = self._dispatch(body)
-        except requests.RequestException as error:
+        except OrthancUnavailable as error:
             log.warning("Orthanc did not answer: %s", error)
             response = text(503, "The storage behind the facade is unavailable.")
         except Exception:

@@ -30,11 +30,11 @@ def _forward(
     length = headers.pop("Content-Length", None)
     head = b""
     if empty_list_is_204 and upstream.status_code == 200:
-        head = upstream.raw.read(64, decode_content=False)
+        head = upstream.read(64)
         if len(head) < 64 and head.strip() == b"[]":
             upstream.close()
             return empty(204)
-    rest = upstream.raw.stream(CHUNK, decode_content=False)
+    rest = upstream.stream(CHUNK)
     return Response(
         upstream.status_code,
         headers=headers,
