@@ -69,8 +69,23 @@ def latest_sequence(client: DicomwebClient) -> int:
 
 def current_position(client: DicomwebClient) -> FeedPosition:
     if uses_time_windows(client):
-        return FeedPosition(start_time=datetime.now(UTC) - CLOCK_SKEW)
+        return FeedPosition(start_time=_latest_time(client) or datetime.now(UTC) - CLOCK_SKEW)
     return FeedPosition(sequence=latest_sequence(client))
+
+
+def _latest_time(client: DicomwebClient) -> datetime | None:
+    """v2: the newest entry's timestamp, on the server's clock; what is written after it is stamped no earlier, and
+    startTime is inclusive (reference 1.5). A window from our own clock must allow for skew (CLOCK_SKEW), and then
+    holds every client's changes of those minutes, re-read on every poll. None when `latest` gives no usable time
+    (an empty feed, an error, a malformed entry: the checks of `latest` judge those); the caller falls back."""
+    response = client.get(LATEST, params={"includeMetadata": "false"})
+    if response.status_code != 200:
+        return None
+    try:
+        latest = normalized(response.json())
+        return timestamp_of(latest, response)
+    except (ValueError, ConformanceFailure):
+        return None
 
 
 def read_feed(client: DicomwebClient, position: FeedPosition) -> list[dict[str, Any]]:

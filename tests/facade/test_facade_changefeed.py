@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from dicomweb_conformance.checks.changefeed import FeedPosition, current_position, read_feed
+from dicomweb_conformance.checks.changefeed import CLOCK_SKEW, FeedPosition, current_position, read_feed
 from dicomweb_conformance.config.target import resolve_target
 from dicomweb_conformance.transport.client import DicomwebClient
 from tests.doubles.facade.changefeed import SequenceGap
@@ -213,3 +213,22 @@ def test_v1_sequence_gaps_and_the_suites_reader(facade: AzureFacade) -> None:
             entry = next(e for e in entries if e["sopinstanceuid"] == instance_sop)
             path = f"studies/{entry['studyinstanceuid']}/series/{entry['seriesinstanceuid']}/instances/{instance_sop}"
             assert requests.delete(f"{base}/{path}", timeout=30).status_code == 204
+
+
+def test_the_suites_v2_reader_starts_at_the_newest_entry_not_minutes_back(facade: AzureFacade) -> None:
+    """A v2 position is the newest entry's time on the server's clock (startTime is inclusive): a read from it holds
+    that entry and what came after, not every change of the last CLOCK_SKEW minutes; an empty feed falls back to
+    our own clock."""
+    base = facade.url("v2")
+    client = DicomwebClient(resolve_target({"url": base, "target": str(FACADE_TARGET), "auth": "none"}), None)
+    _store_series(base, 1)
+    (newest,) = _store_series(base, 1)
+    position = current_position(client)
+    (after,) = _store_series(base, 1)
+    assert [entry["sopinstanceuid"] for entry in read_feed(client, position)] == [newest, after]
+    with AzureFacade(facade.orthanc_rest_url) as empty:
+        url = empty.url("v2")
+        empty_client = DicomwebClient(resolve_target({"url": url, "target": str(FACADE_TARGET), "auth": "none"}), None)
+        start_time = current_position(empty_client).start_time
+        assert start_time is not None
+        assert start_time <= datetime.now(UTC) - CLOCK_SKEW
