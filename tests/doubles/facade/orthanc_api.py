@@ -82,9 +82,7 @@ class OrthancAnswer:
 
 class OrthancClient:
     def __init__(self, rest_url: str) -> None:
-        self.rest_url = rest_url.rstrip("/")
-        self.dicomweb_url = f"{self.rest_url}/dicom-web"
-        parts = urlsplit(self.rest_url)
+        parts = urlsplit(rest_url.rstrip("/"))
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"expected an http:// Orthanc URL, got {rest_url!r}")
         self._host = parts.hostname
