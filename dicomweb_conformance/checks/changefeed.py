@@ -78,13 +78,10 @@ def _latest_time(client: DicomwebClient) -> datetime | None:
     startTime is inclusive (reference 1.5). A window from our own clock must allow for skew (CLOCK_SKEW), and then
     holds every client's changes of those minutes, re-read on every poll. None when `latest` gives no usable time
     (an empty feed, an error, a malformed entry: the checks of `latest` judge those); the caller falls back."""
-    response = client.get(LATEST, params={"includeMetadata": "false"})
-    if response.status_code != 200:
-        return None
     try:
-        latest = normalized(response.json())
+        response, latest = get_latest(client, "change feed latest", includeMetadata="false")
         return timestamp_of(latest, response)
-    except (ValueError, ConformanceFailure):
+    except ConformanceFailure:
         return None
 
 
